@@ -1,0 +1,2 @@
+/* keys: placeholder so the archive is not empty. */
+typedef int keys_placeholder_t;

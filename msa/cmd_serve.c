@@ -1,0 +1,13 @@
+/* cmd_serve.c - placeholder until the owning issue lands. */
+#include "msa/cmd.h"
+
+#include <stdio.h>
+
+int
+cmd_serve(const struct config *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	fprintf(stderr, "ntamsa: %s: not implemented yet\n", argv[0]);
+	return 1;
+}
