@@ -1,2 +1,0 @@
-/* store: placeholder so the archive is not empty. */
-typedef int store_placeholder_t;
