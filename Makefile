@@ -55,6 +55,10 @@ test_mod   = $(word 2,$(subst _, ,$(basename $(notdir $(1)))))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
+# Test helper programs (writers, load generators) built with sanitizers.
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/asan/tools/%)
+
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=build/rel/bench/%)
 
@@ -108,11 +112,15 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(call fuzz_libs)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< -Wl,--start-group $(call fuzz_libs) -Wl,--end-group $(FUZZ_LDFLAGS) $(LIBS)
 
+build/asan/tools/%: tests/tools/%.c $(call asan_libs)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< -Wl,--start-group $(call asan_libs) -Wl,--end-group $(ASAN_LDFLAGS) $(LIBS)
+
 build/rel/bench/%: tests/bench/%.c $(call rel_libs)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $< -Wl,--start-group $(call rel_libs) -Wl,--end-group $(REL_LDFLAGS) $(LIBS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 fuzz: $(FUZZ_BINS)
 
