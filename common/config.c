@@ -286,6 +286,20 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * A comment starts at '#' at the start of a line or after white space, so
+ * a value such as a provider id may still contain '#'.
+ */
+static void
+strip_comment(char *line)
+{
+	for (char *p = line; *p; p++)
+		if (*p == '#' && (p == line || *(p - 1) == ' ' || *(p - 1) == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
 /* Paths set before config_load knew the directory are re-resolved. */
 static int
 set_dir(struct config *c, const char *path)
@@ -339,8 +353,9 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			rc = -1;
 			break;
 		}
+		strip_comment(line);
 		char *s = trim(line);
-		if (*s == '\0' || *s == '#' || *s == ';')
+		if (*s == '\0' || *s == ';')
 			continue;
 		if (*s == '[') {
 			char *end = strchr(s, ']');

@@ -90,6 +90,34 @@ test_load_bad(void **state)
 }
 
 static void
+test_example_file(void **state)
+{
+	(void)state;
+	struct config c;
+	char err[256];
+	assert_int_equal(config_defaults(&c), 0);
+	if (config_load(&c, "etc/ntamsa.conf.example", err, sizeof(err)) != 0)
+		fail_msg("example config refused: %s", err);
+	assert_string_equal(c.submission, "127.0.0.1:587");
+	assert_int_equal(c.max_message_size, 35 * 1048576);
+	config_free(&c);
+}
+
+static void
+test_inline_comment(void **state)
+{
+	(void)state;
+	struct config c;
+	char err[256];
+	char *p = write_tmp("[nta]\nprovider_id = a#b   # the id\n");
+	assert_int_equal(config_defaults(&c), 0);
+	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
+	assert_string_equal(c.nta_provider_id, "a#b");
+	config_free(&c);
+	unlink(p);
+}
+
+static void
 test_scalars(void **state)
 {
 	(void)state;
@@ -113,6 +141,8 @@ main(void)
 		cmocka_unit_test(test_load_good),
 		cmocka_unit_test(test_load_bad),
 		cmocka_unit_test(test_scalars),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_inline_comment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
