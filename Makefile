@@ -124,22 +124,29 @@ unit: $(UNIT_BINS) $(TOOL_BINS)
 
 fuzz: $(FUZZ_BINS)
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 # make run: set-up, build, and serve with the development default in ./var.
-run: deps all
+# The packages come first: the build needs their headers.
+run: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	./ntamsa serve
 
 # make test: everything, with sanitizers.  tests/run-all.sh ends with
 # "N passed, N failed" and exits non-zero on any failure.
-test: deps-test all asan unit fuzz
+test: deps-test
+	@$(MAKE) --no-print-directory -j$(NPROC) all asan unit fuzz
 	@sh tests/run-all.sh
 
 fuzz-long: fuzz
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/fuzz/run.sh
 
-bench: deps all $(BENCH_BINS)
+bench: deps-test
+	@$(MAKE) --no-print-directory -j$(NPROC) all $(BENCH_BINS)
 	@sh tests/bench/run.sh
 
-eval: all
+eval: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@python3 tests/corpus/eval.py ./ntamsa tests/corpus
 
 clean:

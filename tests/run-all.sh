@@ -74,7 +74,7 @@ fi
 if want fuzz && [ -x tests/fuzz/run.sh ]; then
 	run_script fuzz tests/fuzz/run.sh
 fi
-if want eval && [ -x tests/corpus/eval.py ]; then
+if want eval && [ -f tests/corpus/eval.py ]; then
 	run_script eval python3 tests/corpus/eval.py --check "$NTAMSA_REL_BIN" tests/corpus
 fi
 
