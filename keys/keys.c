@@ -1,0 +1,928 @@
+/*
+ * keys.c - the store key hierarchy: X25519 store key pairs on disk, the
+ * `current` pointer, passphrase sealing (Argon2id + secretbox), per-message
+ * data keys sealed with crypto_box_seal.
+ *
+ * Files in <data_dir>/keys/ (directory mode 0700):
+ *   store-<id>.pub   "NTAPUB1\0" | id u32 BE | created u64 BE | pk[32]
+ *   store-<id>.sec   "NTASEC1\0" | id u32 BE | created u64 BE | mode u8 | body
+ *       mode 0 (plain):   sk[32]
+ *       mode 1 (argon2id): salt[16] | opslimit u64 | memlimit u64 |
+ *                          nonce[24] | secretbox(id u32 BE | sk[32])
+ *   current          the id that seals new messages, as decimal text
+ * A retired pair keeps its .pub (so `keys status` can still name it) and
+ * loses its .sec.  Secret files are written with O_EXCL and renamed into
+ * place with link(), so nothing ever overwrites a key.
+ */
+#include "keys/keys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PUB_MAGIC "NTAPUB1"	/* 8 bytes with the NUL */
+#define SEC_MAGIC "NTASEC1"
+#define HDR_LEN (8 + 4 + 8)
+#define PUB_FILE_LEN (HDR_LEN + crypto_box_PUBLICKEYBYTES)
+#define SALT_LEN crypto_pwhash_SALTBYTES
+#define BOXED_LEN (4 + crypto_box_SECRETKEYBYTES)
+#define SEC_PLAIN_LEN (HDR_LEN + 1 + crypto_box_SECRETKEYBYTES)
+#define SEC_SEALED_LEN (HDR_LEN + 1 + SALT_LEN + 8 + 8 + \
+	crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + BOXED_LEN)
+#define KEYS_MAX 1024		/* key ids kept; rotation is rare */
+#define PASS_MAX 1024
+
+struct keys_pub {
+	uint32_t id;
+	uint8_t pk[crypto_box_PUBLICKEYBYTES];
+};
+
+struct ring_ent {
+	uint32_t id;
+	uint8_t pk[crypto_box_PUBLICKEYBYTES];
+	uint8_t *sk;		/* sodium_malloc */
+};
+
+struct keys_ring {
+	size_t n;
+	struct ring_ent e[KEYS_MAX];
+};
+
+/* One sealed-secret parameter set; Argon2id "interactive" keeps start-up short. */
+static unsigned long long pw_ops(void) { return crypto_pwhash_OPSLIMIT_INTERACTIVE; }
+static size_t pw_mem(void) { return crypto_pwhash_MEMLIMIT_INTERACTIVE; }
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+sodium_ready(char *err, size_t errlen)
+{
+	if (sodium_init() < 0) {
+		seterr(err, errlen, "libsodium failed to initialise");
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* "<data_dir>/keys[/name]" into out; -1 when it does not fit. */
+static int
+kpath(char *out, size_t outlen, const char *data_dir, const char *name)
+{
+	int n;
+
+	if (name == NULL)
+		n = snprintf(out, outlen, "%s/keys", data_dir);
+	else
+		n = snprintf(out, outlen, "%s/keys/%s", data_dir, name);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static int
+kfile(char *out, size_t outlen, const char *data_dir, uint32_t id, const char *ext)
+{
+	char name[64];
+	int n = snprintf(name, sizeof(name), "store-%u.%s", id, ext);
+
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return -1;
+	return kpath(out, outlen, data_dir, name);
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Write a new file durably without ever replacing one: temp file (O_EXCL),
+ * fsync, link() to the final name (fails if it exists), unlink the temp.
+ */
+static int
+write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+	int fd;
+
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		seterr(err, errlen, "key path too long: %s", path);
+		return KEYS_ERR;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		seterr(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return KEYS_ERR;
+	}
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		(void)close(fd);
+		(void)unlink(tmp);
+		return KEYS_ERR;
+	}
+	if (close(fd) != 0) {
+		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		return KEYS_ERR;
+	}
+	if (link(tmp, path) != 0) {
+		int e = errno;
+		(void)unlink(tmp);
+		seterr(err, errlen, "cannot create %s: %s", path, strerror(e));
+		return e == EEXIST ? KEYS_EXIST : KEYS_ERR;
+	}
+	if (unlink(tmp) != 0) {
+		seterr(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+/* Read a whole small file into buf; returns its length or -1. */
+static ssize_t
+read_small(const char *path, uint8_t *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			(void)close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == cap) {	/* larger than any key file: not ours */
+			(void)close(fd);
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	if (close(fd) != 0)
+		return -1;
+	return (ssize_t)got;
+}
+
+/* Ids of every store-<id>.pub, sorted ascending. */
+static int
+scan_ids(const char *data_dir, uint32_t *ids, size_t max, size_t *n)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+
+	*n = 0;
+	if (kpath(dir, sizeof(dir), data_dir, NULL) != 0)
+		return -1;
+	d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long v;
+		char *end;
+		if (strncmp(de->d_name, "store-", 6) != 0)
+			continue;
+		errno = 0;
+		v = strtoul(de->d_name + 6, &end, 10);
+		if (errno != 0 || end == de->d_name + 6 || strcmp(end, ".pub") != 0 ||
+		    v == 0 || v > UINT32_MAX)
+			continue;
+		if (*n >= max) {
+			(void)closedir(d);
+			return -1;
+		}
+		ids[(*n)++] = (uint32_t)v;
+	}
+	(void)closedir(d);
+	for (size_t i = 1; i < *n; i++)	/* insertion sort: a handful of keys */
+		for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+			uint32_t t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	return 0;
+}
+
+static int
+read_current(const char *data_dir, uint32_t *id)
+{
+	char path[PATH_MAX], buf[32];
+	uint8_t raw[32];
+	ssize_t len;
+	unsigned long v;
+	char *end;
+
+	if (kpath(path, sizeof(path), data_dir, "current") != 0)
+		return -1;
+	len = read_small(path, raw, sizeof(raw) - 1);
+	if (len <= 0)
+		return -1;
+	memcpy(buf, raw, (size_t)len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno != 0 || end == buf || (*end != '\n' && *end != '\0') || v == 0 ||
+	    v > UINT32_MAX)
+		return -1;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/* Point `current` at id: temp file + rename, so a reader sees old or new. */
+static int
+write_current(const char *data_dir, uint32_t id, char *err, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], txt[16];
+	int n = snprintf(txt, sizeof(txt), "%u\n", id);
+	int fd;
+
+	if (n < 0 || (size_t)n >= sizeof(txt) ||
+	    kpath(path, sizeof(path), data_dir, "current") != 0 ||
+	    kpath(tmp, sizeof(tmp), data_dir, "current.tmp") != 0 ||
+	    kpath(dir, sizeof(dir), data_dir, NULL) != 0) {
+		seterr(err, errlen, "key path too long");
+		return KEYS_ERR;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, (const uint8_t *)txt, (size_t)n) != 0 ||
+	    fsync(fd) != 0) {
+		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		return KEYS_ERR;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
+		seterr(err, errlen, "cannot update %s: %s", path, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+static int
+read_pub(const char *data_dir, uint32_t id, uint8_t pk[crypto_box_PUBLICKEYBYTES],
+    time_t *created)
+{
+	char path[PATH_MAX];
+	uint8_t buf[PUB_FILE_LEN + 1];
+	ssize_t len;
+
+	if (kfile(path, sizeof(path), data_dir, id, "pub") != 0)
+		return -1;
+	len = read_small(path, buf, sizeof(buf));
+	if (len != PUB_FILE_LEN || memcmp(buf, PUB_MAGIC, 8) != 0 ||
+	    get32(buf + 8) != id)
+		return -1;
+	if (created != NULL)
+		*created = (time_t)get64(buf + 12);
+	if (pk != NULL)
+		memcpy(pk, buf + HDR_LEN, crypto_box_PUBLICKEYBYTES);
+	return 0;
+}
+
+/* Key for sealing a secret under a passphrase (Argon2id). */
+static int
+pass_key(uint8_t *key, const char *pass, const uint8_t *salt,
+    unsigned long long ops, size_t mem)
+{
+	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_MAX ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > ((size_t)1 << 32))
+		return -1;
+	return crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, strlen(pass),
+	    salt, ops, mem, crypto_pwhash_ALG_ARGON2ID13);
+}
+
+/* Serialise a secret key file (plain or sealed) into out; length in *len. */
+static int
+build_sec(uint8_t *out, size_t *len, uint32_t id, time_t created,
+    const uint8_t *sk, const char *pass)
+{
+	uint8_t *p = out;
+	uint8_t *key, *boxed;
+	int rc = -1;
+
+	memcpy(p, SEC_MAGIC, 8);
+	put32(p + 8, id);
+	put64(p + 12, (uint64_t)created);
+	p += HDR_LEN;
+	if (pass == NULL) {
+		*p++ = 0;
+		memcpy(p, sk, crypto_box_SECRETKEYBYTES);
+		*len = SEC_PLAIN_LEN;
+		return 0;
+	}
+	*p++ = 1;
+	key = sodium_malloc(crypto_secretbox_KEYBYTES);
+	boxed = sodium_malloc(BOXED_LEN);
+	if (key == NULL || boxed == NULL)
+		goto out;
+	uint8_t *salt = p, *nonce = p + SALT_LEN + 16;
+	randombytes_buf(salt, SALT_LEN);
+	put64(p + SALT_LEN, pw_ops());
+	put64(p + SALT_LEN + 8, pw_mem());
+	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
+	if (pass_key(key, pass, salt, pw_ops(), pw_mem()) != 0)
+		goto out;
+	put32(boxed, id);
+	memcpy(boxed + 4, sk, crypto_box_SECRETKEYBYTES);
+	if (crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, boxed,
+	    BOXED_LEN, nonce, key) != 0)
+		goto out;
+	*len = SEC_SEALED_LEN;
+	rc = 0;
+out:
+	sodium_free(key);
+	sodium_free(boxed);
+	return rc;
+}
+
+/*
+ * Read store-<id>.sec into sk (guarded memory).  *sealed tells whether a
+ * passphrase was needed.  KEYS_PASSPHRASE when it is missing or wrong.
+ */
+static int
+read_sec(const char *data_dir, uint32_t id, const char *pass, uint8_t *sk,
+    int *sealed, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	uint8_t *buf = sodium_malloc(SEC_SEALED_LEN + 1);
+	uint8_t *key = sodium_malloc(crypto_secretbox_KEYBYTES);
+	uint8_t *boxed = sodium_malloc(BOXED_LEN);
+	ssize_t len;
+	int rc = KEYS_ERR;
+
+	if (buf == NULL || key == NULL || boxed == NULL) {
+		seterr(err, errlen, "out of guarded memory");
+		goto out;
+	}
+	if (kfile(path, sizeof(path), data_dir, id, "sec") != 0)
+		goto out;
+	len = read_small(path, buf, SEC_SEALED_LEN + 1);
+	if (len < 0) {
+		seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		rc = errno == ENOENT ? KEYS_NOKEY : KEYS_ERR;
+		goto out;
+	}
+	if (len < HDR_LEN + 1 || memcmp(buf, SEC_MAGIC, 8) != 0 || get32(buf + 8) != id) {
+		seterr(err, errlen, "%s is not a store secret key for id %u", path, id);
+		goto out;
+	}
+	const uint8_t *p = buf + HDR_LEN + 1;
+	if (buf[HDR_LEN] == 0 && len == SEC_PLAIN_LEN) {
+		*sealed = 0;
+		memcpy(sk, p, crypto_box_SECRETKEYBYTES);
+		rc = KEYS_OK;
+		goto out;
+	}
+	if (buf[HDR_LEN] != 1 || len != SEC_SEALED_LEN) {
+		seterr(err, errlen, "%s: unknown secret key format", path);
+		goto out;
+	}
+	*sealed = 1;
+	if (pass == NULL) {
+		seterr(err, errlen, "secret key %u is sealed under a passphrase: "
+		    "set NTAMSA_KEY_PASSPHRASE or NTAMSA_KEY_PASSPHRASE_FD", id);
+		rc = KEYS_PASSPHRASE;
+		goto out;
+	}
+	const uint8_t *nonce = p + SALT_LEN + 16;
+	if (pass_key(key, pass, p, get64(p + SALT_LEN), (size_t)get64(p + SALT_LEN + 8)) != 0) {
+		seterr(err, errlen, "%s: cannot derive the passphrase key", path);
+		goto out;
+	}
+	if (crypto_secretbox_open_easy(boxed, nonce + crypto_secretbox_NONCEBYTES,
+	    crypto_secretbox_MACBYTES + BOXED_LEN, nonce, key) != 0 ||
+	    get32(boxed) != id) {
+		seterr(err, errlen, "wrong passphrase for secret key %u", id);
+		rc = KEYS_PASSPHRASE;
+		goto out;
+	}
+	memcpy(sk, boxed + 4, crypto_box_SECRETKEYBYTES);
+	rc = KEYS_OK;
+out:
+	sodium_free(buf);
+	sodium_free(key);
+	sodium_free(boxed);
+	return rc;
+}
+
+/* Create pair `id` on disk: secret first (0600), then public. */
+static int
+make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	uint8_t pubf[PUB_FILE_LEN];
+	uint8_t *sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
+	uint8_t *secf = sodium_malloc(SEC_SEALED_LEN);
+	time_t now = time(NULL);
+	size_t seclen = 0;
+	int rc = KEYS_ERR;
+
+	if (sk == NULL || secf == NULL) {
+		seterr(err, errlen, "out of guarded memory");
+		goto out;
+	}
+	memcpy(pubf, PUB_MAGIC, 8);
+	put32(pubf + 8, id);
+	put64(pubf + 12, (uint64_t)now);
+	if (crypto_box_keypair(pubf + HDR_LEN, sk) != 0 ||
+	    build_sec(secf, &seclen, id, now, sk, pass) != 0) {
+		seterr(err, errlen, "cannot generate key pair %u", id);
+		goto out;
+	}
+	if (kfile(path, sizeof(path), data_dir, id, "sec") != 0) {
+		seterr(err, errlen, "key path too long");
+		goto out;
+	}
+	rc = write_new_file(path, secf, seclen, 0600, err, errlen);
+	if (rc != KEYS_OK)
+		goto out;
+	if (kfile(path, sizeof(path), data_dir, id, "pub") != 0) {
+		seterr(err, errlen, "key path too long");
+		rc = KEYS_ERR;
+		goto out;
+	}
+	rc = write_new_file(path, pubf, sizeof(pubf), 0644, err, errlen);
+out:
+	sodium_free(sk);
+	sodium_free(secf);
+	return rc;
+}
+
+int
+keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], cur[PATH_MAX];
+	uint32_t ids[KEYS_MAX];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
+		return rc;
+	if (kpath(dir, sizeof(dir), data_dir, NULL) != 0 ||
+	    kpath(cur, sizeof(cur), data_dir, "current") != 0) {
+		seterr(err, errlen, "data directory path too long");
+		return KEYS_ERR;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0) {
+		seterr(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	if (n > 0 || access(cur, F_OK) == 0) {
+		seterr(err, errlen, "store keys already exist in %s; refusing to overwrite", dir);
+		return KEYS_EXIST;
+	}
+	if (chmod(dir, 0700) != 0) {
+		seterr(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	rc = make_pair(data_dir, 1, passphrase, err, errlen);
+	if (rc != KEYS_OK)
+		return rc;
+	rc = write_current(data_dir, 1, err, errlen);
+	if (rc == KEYS_OK && fsync_dir(dir) != 0) {
+		seterr(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
+		rc = KEYS_ERR;
+	}
+	return rc;
+}
+
+int
+keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
+    char *err, size_t errlen)
+{
+	uint32_t ids[KEYS_MAX], cur;
+	size_t n = 0;
+	int rc, sealed = 0;
+	uint8_t *sk;
+
+	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
+		return rc;
+	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0 || n == 0 ||
+	    read_current(data_dir, &cur) != 0) {
+		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		return KEYS_NOKEY;
+	}
+	if (n >= KEYS_MAX) {
+		seterr(err, errlen, "too many store keys; retire old ones first");
+		return KEYS_ERR;
+	}
+	/*
+	 * One passphrase for the whole ring: check it against the current secret
+	 * (when there is one) so a typo cannot leave pairs under two passphrases.
+	 */
+	sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
+	if (sk == NULL) {
+		seterr(err, errlen, "out of guarded memory");
+		return KEYS_ERR;
+	}
+	rc = read_sec(data_dir, cur, passphrase, sk, &sealed, err, errlen);
+	sodium_free(sk);
+	if (rc == KEYS_NOKEY)
+		rc = KEYS_OK;	/* current secret held elsewhere: nothing to check */
+	if (rc != KEYS_OK)
+		return rc;
+	if (!sealed && passphrase != NULL && rc == KEYS_OK) {
+		/* Existing pairs are unsealed: keep the ring uniform. */
+		passphrase = NULL;
+	}
+	uint32_t id = ids[n - 1] + 1;
+	rc = make_pair(data_dir, id, passphrase, err, errlen);
+	if (rc != KEYS_OK)
+		return rc;
+	rc = write_current(data_dir, id, err, errlen);
+	if (rc == KEYS_OK && new_id != NULL)
+		*new_id = id;
+	return rc;
+}
+
+/* Overwrite a secret file with zeros before unlinking it. */
+static int
+wipe_file(const char *path)
+{
+	uint8_t zero[SEC_SEALED_LEN];
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return -1;
+	memset(zero, 0, sizeof(zero));
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size > sizeof(zero) ||
+	    write_all(fd, zero, (size_t)st.st_size) != 0 || fsync(fd) != 0)
+		rc = -1;
+	if (close(fd) != 0)
+		rc = -1;
+	if (unlink(path) != 0)
+		rc = -1;
+	return rc;
+}
+
+int
+keys_retire(const char *data_dir, uint32_t key_id, char *err, size_t errlen)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	uint32_t cur;
+
+	if (read_current(data_dir, &cur) != 0) {
+		seterr(err, errlen, "no store keys in %s/keys", data_dir);
+		return KEYS_NOKEY;
+	}
+	if (key_id == cur) {
+		seterr(err, errlen, "key %u is current; rotate first", key_id);
+		return KEYS_ERR;
+	}
+	if (kfile(path, sizeof(path), data_dir, key_id, "sec") != 0 ||
+	    kpath(dir, sizeof(dir), data_dir, NULL) != 0) {
+		seterr(err, errlen, "key path too long");
+		return KEYS_ERR;
+	}
+	if (access(path, F_OK) != 0) {
+		seterr(err, errlen, "no secret key %u", key_id);
+		return KEYS_NOKEY;
+	}
+	if (wipe_file(path) != 0 || fsync_dir(dir) != 0) {
+		seterr(err, errlen, "cannot destroy %s: %s", path, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+int
+keys_load_pub(const char *data_dir, struct keys_pub **out, char *err, size_t errlen)
+{
+	struct keys_pub *p;
+	uint32_t cur;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
+		return rc;
+	if (read_current(data_dir, &cur) != 0) {
+		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		return KEYS_NOKEY;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		seterr(err, errlen, "out of memory");
+		return KEYS_ERR;
+	}
+	if (read_pub(data_dir, cur, p->pk, NULL) != 0) {
+		seterr(err, errlen, "cannot read public key %u in %s/keys", cur, data_dir);
+		free(p);
+		return KEYS_ERR;
+	}
+	p->id = cur;
+	*out = p;
+	return KEYS_OK;
+}
+
+void
+keys_pub_free(struct keys_pub *p)
+{
+	free(p);
+}
+
+uint32_t
+keys_pub_id(const struct keys_pub *p)
+{
+	return p->id;
+}
+
+/* Load one secret into the ring, checking it matches its public key. */
+static int
+ring_add(struct keys_ring *r, const char *data_dir, uint32_t id, const char *pass,
+    char *err, size_t errlen)
+{
+	struct ring_ent *e = &r->e[r->n];
+	uint8_t derived[crypto_box_PUBLICKEYBYTES];
+	int sealed = 0, rc;
+
+	if (read_pub(data_dir, id, e->pk, NULL) != 0) {
+		seterr(err, errlen, "cannot read public key %u", id);
+		return KEYS_ERR;
+	}
+	e->sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
+	if (e->sk == NULL) {
+		seterr(err, errlen, "out of guarded memory");
+		return KEYS_ERR;
+	}
+	rc = read_sec(data_dir, id, pass, e->sk, &sealed, err, errlen);
+	if (rc == KEYS_OK && (crypto_scalarmult_base(derived, e->sk) != 0 ||
+	    sodium_memcmp(derived, e->pk, sizeof(derived)) != 0)) {
+		seterr(err, errlen, "secret key %u does not match its public key", id);
+		rc = KEYS_ERR;
+	}
+	if (rc != KEYS_OK) {
+		sodium_free(e->sk);
+		e->sk = NULL;
+		return rc;
+	}
+	(void)sodium_mprotect_readonly(e->sk);
+	e->id = id;
+	r->n++;
+	return KEYS_OK;
+}
+
+int
+keys_load_ring(const char *data_dir, const char *passphrase,
+    struct keys_ring **out, char *err, size_t errlen)
+{
+	uint32_t ids[KEYS_MAX];
+	size_t n = 0;
+	struct keys_ring *r;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
+		return rc;
+	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0) {
+		seterr(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		seterr(err, errlen, "out of memory");
+		return KEYS_ERR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc = ring_add(r, data_dir, ids[i], passphrase, err, errlen);
+		if (rc == KEYS_NOKEY)
+			continue;	/* retired: public part only */
+		if (rc != KEYS_OK) {
+			keys_ring_free(r);
+			return rc;
+		}
+	}
+	if (r->n == 0) {
+		seterr(err, errlen, "no store secret keys in %s/keys", data_dir);
+		keys_ring_free(r);
+		return KEYS_NOKEY;
+	}
+	*out = r;
+	return KEYS_OK;
+}
+
+void
+keys_ring_free(struct keys_ring *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		sodium_free(r->e[i].sk);	/* sodium_free wipes */
+	free(r);
+}
+
+char *
+keys_passphrase_get(void)
+{
+	const char *env = getenv("NTAMSA_KEY_PASSPHRASE");
+	const char *fdenv = getenv("NTAMSA_KEY_PASSPHRASE_FD");
+	char *p;
+	size_t len = 0;
+
+	if (sodium_init() < 0)
+		return NULL;
+	if (env != NULL) {
+		len = strlen(env);
+		if (len >= PASS_MAX || (p = sodium_malloc(len + 1)) == NULL)
+			return NULL;
+		memcpy(p, env, len + 1);
+		return p;
+	}
+	if (fdenv == NULL)
+		return NULL;
+	char *end;
+	errno = 0;
+	long fd = strtol(fdenv, &end, 10);
+	if (errno != 0 || end == fdenv || *end != '\0' || fd < 0 || fd > INT_MAX)
+		return NULL;
+	if ((p = sodium_malloc(PASS_MAX)) == NULL)
+		return NULL;
+	while (len < PASS_MAX - 1) {
+		ssize_t r = read((int)fd, p + len, PASS_MAX - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			sodium_free(p);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	p[len] = '\0';
+	/* The first line is the passphrase (echo/printf both work). */
+	char *nl = strchr(p, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	return p;
+}
+
+void
+keys_passphrase_free(char *p)
+{
+	sodium_free(p);
+}
+
+uint8_t *
+keys_dk_new(void)
+{
+	uint8_t *dk;
+
+	if (sodium_init() < 0 || (dk = sodium_malloc(KEYS_DK_LEN)) == NULL)
+		return NULL;
+	randombytes_buf(dk, KEYS_DK_LEN);
+	return dk;
+}
+
+void
+keys_dk_free(uint8_t *dk)
+{
+	sodium_free(dk);
+}
+
+int
+keys_dk_seal(const struct keys_pub *p, const uint8_t *dk,
+    uint8_t out[KEYS_SEALED_DK_LEN], uint32_t *key_id)
+{
+	if (crypto_box_seal(out, dk, KEYS_DK_LEN, p->pk) != 0)
+		return KEYS_ERR;
+	*key_id = p->id;
+	return KEYS_OK;
+}
+
+int
+keys_dk_open(const struct keys_ring *r, uint32_t key_id,
+    const uint8_t sealed[KEYS_SEALED_DK_LEN], uint8_t *dk)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->e[i].id != key_id)
+			continue;
+		if (crypto_box_seal_open(dk, sealed, KEYS_SEALED_DK_LEN, r->e[i].pk,
+		    r->e[i].sk) != 0)
+			return KEYS_BADSEAL;
+		return KEYS_OK;
+	}
+	return KEYS_NOKEY;
+}
+
+int
+keys_list(const char *data_dir, struct keys_info *out, size_t max, size_t *n,
+    char *err, size_t errlen)
+{
+	uint32_t ids[KEYS_MAX], cur = 0;
+	size_t cnt = 0;
+
+	*n = 0;
+	if (scan_ids(data_dir, ids, KEYS_MAX, &cnt) != 0) {
+		seterr(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	if (cnt == 0 || read_current(data_dir, &cur) != 0) {
+		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		return KEYS_NOKEY;
+	}
+	for (size_t i = 0; i < cnt && *n < max; i++) {
+		struct keys_info *k = &out[*n];
+		char path[PATH_MAX];
+		uint8_t hdr[HDR_LEN + 1];
+		memset(k, 0, sizeof(*k));
+		k->id = ids[i];
+		if (read_pub(data_dir, ids[i], NULL, &k->created) != 0) {
+			seterr(err, errlen, "cannot read public key %u", ids[i]);
+			return KEYS_ERR;
+		}
+		k->current = ids[i] == cur;
+		if (kfile(path, sizeof(path), data_dir, ids[i], "sec") != 0)
+			return KEYS_ERR;
+		/* Only the header: the mode byte says whether it is sealed. */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			k->has_secret = 1;
+			k->passphrase = read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
+			    hdr[HDR_LEN] == 1;
+			(void)close(fd);
+		}
+		(*n)++;
+	}
+	return KEYS_OK;
+}
