@@ -8,7 +8,7 @@ BUILD="build-essential pkg-config libssl-dev libsodium-dev libsqlite3-dev
 libunbound-dev libetpan-dev libcmocka-dev openssl sqlite3 dns-root-data"
 TEST="clang libclang-rt-14-dev python3 swaks nsd ldnsutils postfix
 libmail-dkim-perl testssl.sh procps iproute2 bsdextrautils psmisc
-unbound-host"
+unbound-host dnsutils"
 
 want="$BUILD"
 [ "${1:-}" = test ] && want="$BUILD $TEST"
