@@ -1,0 +1,464 @@
+/*
+ * db.c - opening the store: pragmas, schema and forward migrations,
+ * recovery of half-written messages, error mapping, transaction helpers.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* Incomplete rows older than this are dropped even if their pid lives (reuse). */
+#define STALE_INCOMPLETE_SECS (24 * 3600)
+
+/*
+ * Migrations: entry i takes the schema from version i to i + 1.  Never edit
+ * a released entry; append a new one and bump STORE_SCHEMA_VERSION.
+ */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE messages ("
+	"  id TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"
+	"  account TEXT NOT NULL DEFAULT '',"
+	"  mail_from TEXT NOT NULL DEFAULT '',"
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  cls_health INTEGER NOT NULL DEFAULT 0,"
+	"  cls_score INTEGER NOT NULL DEFAULT 0,"
+	"  cls_reasons TEXT NOT NULL DEFAULT '',"
+	"  cls_forced INTEGER NOT NULL DEFAULT 0,"
+	"  body_8bit INTEGER NOT NULL DEFAULT 0,"
+	"  key_id INTEGER,"
+	"  sealed_dk BLOB,"			/* NULL = shredded (or not yet committed) */
+	"  state TEXT NOT NULL DEFAULT 'incomplete',"	/* incomplete, queued, done */
+	"  writer_pid INTEGER,"			/* owner while incomplete */
+	"  nchunks INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX messages_state ON messages(state, created);"
+	"CREATE INDEX messages_account ON messages(account, created);"
+	"CREATE INDEX messages_key ON messages(key_id) WHERE sealed_dk IS NOT NULL;"
+	"CREATE TABLE chunks ("
+	"  msg_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"			/* version | nonce | ciphertext | tag */
+	"  PRIMARY KEY (msg_id, idx));"
+	"CREATE TABLE recipients ("
+	"  id INTEGER PRIMARY KEY,"
+	"  msg_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  addr TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'queued',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER,"
+	"  first_attempt INTEGER,"
+	"  channel TEXT,"
+	"  reason TEXT,"
+	"  last_reply TEXT,"
+	"  updated INTEGER);"
+	"CREATE INDEX recipients_due ON recipients(state, next_attempt);"
+	"CREATE INDEX recipients_msg ON recipients(msg_id);"
+	"CREATE INDEX recipients_domain ON recipients(domain, updated);"
+	"CREATE TABLE attempts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  rcpt_id INTEGER REFERENCES recipients(id) ON DELETE SET NULL,"
+	"  msg_id TEXT,"			/* no FK: the log outlives the message */
+	"  domain TEXT,"
+	"  time INTEGER NOT NULL,"
+	"  channel TEXT, host TEXT, addr TEXT, tls_version TEXT, cipher TEXT,"
+	"  peer_cert_sha256 TEXT, auth_result TEXT, nta_record TEXT,"
+	"  nta_dnssec TEXT, nta_verdict TEXT, reply TEXT, result TEXT);"
+	"CREATE INDEX attempts_domain ON attempts(domain, time);"
+	"CREATE INDEX attempts_time ON attempts(time);"
+	"CREATE INDEX attempts_msg ON attempts(msg_id);"
+	"CREATE TABLE accounts ("
+	"  address TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  pwhash TEXT NOT NULL,"
+	"  rate_per_hour INTEGER NOT NULL DEFAULT 0,"
+	"  allow_from TEXT NOT NULL DEFAULT '',"	/* newline-separated */
+	"  allow_ip TEXT NOT NULL DEFAULT '',"		/* newline-separated CIDRs */
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  msg_id TEXT,"
+	"  detail TEXT);"
+	"CREATE INDEX audit_time ON audit(time);"
+	"CREATE INDEX audit_msg ON audit(msg_id);",
+};
+
+const char *
+store_strerror(int err)
+{
+	switch (err) {
+	case STORE_OK: return "ok";
+	case STORE_ERR: return "database error";
+	case STORE_NOSPACE: return "disk full";
+	case STORE_RDONLY: return "database or data directory is read-only";
+	case STORE_CORRUPT: return "database file is corrupt or not a database";
+	case STORE_NOTFOUND: return "no such message";
+	case STORE_TAMPER: return "stored message failed authentication (tampered or truncated)";
+	case STORE_SHREDDED: return "message data key was shredded";
+	case STORE_KEY: return "no secret key opens this message's data key";
+	case STORE_TOOBIG: return "message too big";
+	case STORE_EXISTS: return "already exists";
+	default: return "unknown store error";
+	}
+}
+
+int
+store_map(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_FULL:
+		return STORE_NOSPACE;
+	case SQLITE_READONLY:
+		return STORE_RDONLY;
+	case SQLITE_NOTADB: case SQLITE_CORRUPT:
+		return STORE_CORRUPT;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			return STORE_EXISTS;
+		return STORE_ERR;
+	default:
+		return STORE_ERR;
+	}
+}
+
+void
+store_lock(struct store *s)
+{
+	if (pthread_mutex_lock(&s->mu) != 0)
+		abort();	/* only on a corrupted mutex: nothing sane left to do */
+}
+
+void
+store_unlock(struct store *s)
+{
+	if (pthread_mutex_unlock(&s->mu) != 0)
+		abort();
+}
+
+int
+store_exec(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		log_warn("store-sql", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(s->db));
+	return rc == SQLITE_OK ? STORE_OK : store_map(sqlite3_extended_errcode(s->db));
+}
+
+int
+store_prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		log_warn("store-prepare", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(s->db));
+		*st = NULL;
+		return store_map(rc);
+	}
+	return STORE_OK;
+}
+
+/*
+ * BEGIN IMMEDIATE takes the write lock now, so a transaction never fails
+ * half-way on a lock upgrade.  busy_timeout already waits; retry a few
+ * times on top because several processes may queue for the lock.
+ */
+int
+store_begin(struct store *s)
+{
+	for (int i = 0; i < STORE_BEGIN_TRIES; i++) {
+		int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return STORE_OK;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return store_map(sqlite3_extended_errcode(s->db));
+		(void)usleep(1000);
+	}
+	log_warn("store-busy", "op=begin");
+	return STORE_ERR;
+}
+
+int
+store_commit_tx(struct store *s)
+{
+	int rc;
+
+	for (int i = 0; i < STORE_BEGIN_TRIES; i++) {
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return STORE_OK;
+		if ((rc & 0xff) != SQLITE_BUSY)
+			break;
+		(void)usleep(1000);
+	}
+	rc = store_map(sqlite3_extended_errcode(s->db));
+	store_rollback(s);
+	return rc == STORE_OK ? STORE_ERR : rc;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_checkpoint(struct store *s)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+
+	/* BUSY: a reader in another process still needs old frames; retried next time. */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return store_map(rc);
+	return STORE_OK;
+}
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+read_version(struct store *s, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = store_prepare(s, "SELECT max(version) FROM schema_version", &st);
+
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	rc = rc == SQLITE_ROW ? STORE_OK : store_map(sqlite3_extended_errcode(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Bring the schema to STORE_SCHEMA_VERSION in one write transaction. */
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	int v = 0, rc;
+
+	rc = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+	if (rc != STORE_OK)
+		goto fail;
+	if ((rc = store_begin(s)) != STORE_OK)
+		goto fail;
+	if ((rc = read_version(s, &v)) != STORE_OK)
+		goto fail_tx;
+	if (v > STORE_SCHEMA_VERSION) {
+		store_rollback(s);
+		seterr(err, errlen, "%s: schema version %d is newer than this program (%d)",
+		    s->path, v, STORE_SCHEMA_VERSION);
+		return STORE_ERR;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		char sql[64];
+		if ((rc = store_exec(s, migrations[v])) != STORE_OK)
+			goto fail_tx;
+		(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", v + 1);
+		if ((rc = store_exec(s, sql)) != STORE_OK)
+			goto fail_tx;
+	}
+	if ((rc = store_commit_tx(s)) != STORE_OK)
+		goto fail;
+	return STORE_OK;
+fail_tx:
+	store_rollback(s);
+fail:
+	seterr(err, errlen, "%s: cannot create or migrate the schema: %s (%s)",
+	    s->path, store_strerror(rc), sqlite3_errmsg(s->db));
+	return rc;
+}
+
+/*
+ * A message is written in several transactions; until its commit its row is
+ * 'incomplete' and owned by the writer's pid.  Remove such rows whose writer
+ * is gone, so nothing half-stored ever looks whole and no space leaks.
+ */
+int
+store_recover(struct store *s)
+{
+	sqlite3_stmt *st, *del;
+	int rc, n = 0;
+	time_t now = time(NULL);
+
+	if ((rc = store_begin(s)) != STORE_OK)
+		return rc;
+	if ((rc = store_prepare(s, "SELECT id, writer_pid, created FROM messages "
+	    "WHERE state = 'incomplete'", &st)) != STORE_OK) {
+		store_rollback(s);
+		return rc;
+	}
+	if ((rc = store_prepare(s, "DELETE FROM messages WHERE id = ?1 AND state = 'incomplete'",
+	    &del)) != STORE_OK) {
+		sqlite3_finalize(st);
+		store_rollback(s);
+		return rc;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+		int64_t created = sqlite3_column_int64(st, 2);
+		int alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+		if (alive && now - created < STALE_INCOMPLETE_SECS)
+			continue;
+		sqlite3_bind_text(del, 1, (const char *)sqlite3_column_text(st, 0), -1,
+		    SQLITE_TRANSIENT);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			break;
+		sqlite3_reset(del);
+		n++;
+	}
+	rc = rc == SQLITE_DONE ? STORE_OK : store_map(sqlite3_extended_errcode(s->db));
+	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	if (rc != STORE_OK) {
+		store_rollback(s);
+		return rc;
+	}
+	if (n > 0)
+		log_info("store-recover", "removed_incomplete=%d", n);
+	return store_commit_tx(s);
+}
+
+/* Explain an open/pragma failure in words an operator can act on. */
+static int
+open_fail(struct store *s, const char *data_dir, const char *what, char *err, size_t errlen)
+{
+	int ext = s->db ? sqlite3_extended_errcode(s->db) : SQLITE_CANTOPEN;
+	int rc = store_map(ext);
+
+	if (rc == STORE_OK)
+		rc = STORE_ERR;
+
+	if ((ext & 0xff) == SQLITE_CANTOPEN || rc == STORE_ERR) {
+		/* CANTOPEN in a read-only directory: WAL needs -wal and -shm files. */
+		if (access(data_dir, W_OK) != 0 && (errno == EROFS || errno == EACCES))
+			rc = STORE_RDONLY;
+	}
+	seterr(err, errlen, "%s: %s: %s (%s)", s->path, what, store_strerror(rc),
+	    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	return rc;
+}
+
+static int
+apply_pragmas(struct store *s)
+{
+	sqlite3_stmt *st;
+	int rc, wal = 0;
+
+	if ((rc = store_prepare(s, "PRAGMA journal_mode=WAL", &st)) != STORE_OK)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		wal = !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	if (!wal) {
+		rc = store_map(sqlite3_extended_errcode(s->db));
+		return rc != STORE_OK ? rc : STORE_ERR;
+	}
+	/* synchronous=FULL: with NORMAL a commit can roll back after power loss. */
+	return store_exec(s, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000");
+}
+
+int
+store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	struct stat sb;
+	int rc, n;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return STORE_ERR;
+	}
+	n = snprintf(s->path, sizeof(s->path), "%s/ntamsa.db", data_dir);
+	if (n < 0 || (size_t)n >= sizeof(s->path) || stat(data_dir, &sb) != 0 ||
+	    !S_ISDIR(sb.st_mode)) {
+		seterr(err, errlen, "data directory %s missing or path too long", data_dir);
+		free(s);
+		return STORE_ERR;
+	}
+	if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_mutex_init(&s->gc_mu, NULL) != 0 ||
+	    pthread_cond_init(&s->gc_cv, NULL) != 0) {
+		seterr(err, errlen, "cannot initialise store locks");
+		free(s);
+		return STORE_ERR;
+	}
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = open_fail(s, data_dir, "cannot open", err, errlen);
+		store_close(s);
+		return rc;
+	}
+	(void)sqlite3_extended_result_codes(s->db, 1);
+	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		seterr(err, errlen, "%s: %s", s->path, store_strerror(STORE_RDONLY));
+		store_close(s);
+		return STORE_RDONLY;
+	}
+	if ((rc = apply_pragmas(s)) != STORE_OK) {
+		rc = open_fail(s, data_dir, "cannot set up", err, errlen);
+		store_close(s);
+		return rc;
+	}
+	if ((rc = migrate(s, err, errlen)) != STORE_OK) {
+		store_close(s);
+		return rc;
+	}
+	if ((rc = store_recover(s)) != STORE_OK) {
+		rc = open_fail(s, data_dir, "cannot remove incomplete messages", err, errlen);
+		store_close(s);
+		return rc;
+	}
+	*out = s;
+	return STORE_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL)
+		(void)sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_cond_destroy(&s->gc_cv);
+	free(s);
+}
+
+void
+store_gc_stats(struct store *s, uint64_t *batches, uint64_t *msgs)
+{
+	if (pthread_mutex_lock(&s->gc_mu) != 0)
+		abort();
+	*batches = s->gc_batches;
+	*msgs = s->gc_msgs;
+	(void)pthread_mutex_unlock(&s->gc_mu);
+}

@@ -1,0 +1,85 @@
+/*
+ * store_int.h - internals shared by the files of the store module
+ * (db.c, msg.c, reader.c, account.c, and later queue.c).  Not for use
+ * outside store/.
+ *
+ * Locking: every use of s->db happens with s->mu held (store_lock).  Write
+ * transactions go through store_begin() (BEGIN IMMEDIATE, retried while
+ * another process holds the write lock) and store_end().
+ */
+#ifndef NTAMSA_STORE_STORE_INT_H
+#define NTAMSA_STORE_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 10000		/* busy_timeout per statement */
+#define STORE_BEGIN_TRIES 30		/* BEGIN IMMEDIATE attempts on SQLITE_BUSY */
+#define STORE_MAX_SIZE ((int64_t)2 << 30)	/* hard cap on one message */
+#define STORE_MAX_RCPTS 10000
+
+struct gc_req;
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t mu;		/* serialises every use of db */
+	char path[4096];
+
+	/* group commit (msg.c) */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	struct gc_req *gc_head, *gc_tail;	/* waiting to be committed */
+	int gc_leader;			/* a thread is committing a batch */
+	uint64_t gc_batches, gc_msgs;	/* for the benchmark */
+};
+
+void store_lock(struct store *s);
+void store_unlock(struct store *s);
+
+/* Map an SQLite result code to an enum store_err. */
+int store_map(int rc);
+
+/* BEGIN IMMEDIATE (retrying on BUSY) / COMMIT or ROLLBACK.  Lock held. */
+int store_begin(struct store *s);
+int store_commit_tx(struct store *s);
+void store_rollback(struct store *s);
+
+/* Run SQL without results.  Lock held. */
+int store_exec(struct store *s, const char *sql);
+
+/* Prepare a statement (cached by SQLite's own cache is not enough: we keep none). */
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st);
+
+/* Checkpoint the WAL and truncate it (after shredding). Lock held. */
+int store_checkpoint(struct store *s);
+
+/* Incomplete messages of dead writers: gone (db.c calls it in store_open). */
+int store_recover(struct store *s);
+
+/*
+ * Chunk format (crypt.c): version byte | 96-bit random nonce | ciphertext |
+ * 128-bit GCM tag.  AAD = version | message id (32 hex) | index u32 BE |
+ * final flag, so a chunk only opens at its own place in its own message.
+ */
+#define STORE_CHUNK_VERSION 1
+#define STORE_NONCE_LEN 12
+#define STORE_TAG_LEN 16
+#define STORE_CHUNK_OVERHEAD (1 + STORE_NONCE_LEN + STORE_TAG_LEN)
+
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+
+/* A GCM context keyed with dk, for sealing (enc=1) or opening (enc=0). */
+EVP_CIPHER_CTX *store_gcm_new(const uint8_t *dk, int enc);
+int store_chunk_seal(EVP_CIPHER_CTX *ctx, const char *msg_id, uint32_t idx,
+    int final, const uint8_t *pt, size_t len, uint8_t *out, size_t *outlen);
+/* STORE_TAMPER when the chunk does not authenticate at this place. */
+int store_chunk_open(EVP_CIPHER_CTX *ctx, const char *msg_id, uint32_t idx,
+    int final, const uint8_t *in, size_t inlen, uint8_t *pt, size_t *ptlen);
+
+/* Group-commit statistics for the benchmark. */
+void store_gc_stats(struct store *s, uint64_t *batches, uint64_t *msgs);
+
+#endif
