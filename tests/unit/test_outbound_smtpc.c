@@ -1,0 +1,419 @@
+/*
+ * test_outbound_smtpc.c - the outbound SMTP client against a real TLS peer
+ * (tests/unit/test_outbound_smtpc_peer.py on 127.0.60.1) with certificates
+ * generated at run time: DANE-EE/TA, unusable TLSA, PKIX names, expiry,
+ * wildcards, the Bijlage B OU marker, STARTTLS missing or injected, TLS 1.1,
+ * and the transaction (dot-stuffing, pipelining, per-recipient replies,
+ * 8BITMIME, SIZE, connection reuse).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "outbound/smtpc.h"
+
+#define PEER_ADDR "127.0.60.1"
+
+static char tmpdir[] = "/tmp/ntamsa-smtpc-XXXXXX";
+static char certdir[300], outdir[300];
+static pid_t peer_pid = -1;
+static int peer_port;
+static struct smtpc_tls *tls;
+
+static int
+run(const char *cmd)
+{
+	int rc = system(cmd);
+	return (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0) ? 0 : -1;
+}
+
+static int
+start_peer(void)
+{
+	int pfd[2];
+	char line[64] = "";
+	FILE *f;
+
+	if (pipe(pfd) != 0)
+		return -1;
+	peer_pid = fork();
+	if (peer_pid < 0)
+		return -1;
+	if (peer_pid == 0) {
+		/* The peer dies with the test, also when the test crashes. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execlp("python3", "python3", "-W", "ignore", "tests/unit/test_outbound_smtpc_peer.py",
+		    PEER_ADDR, "0", certdir, outdir, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
+	    sscanf(line, "ready %d", &peer_port) != 1) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	char cmd[1200];
+	const char *markers[] = {"NTA7516-CERTIFIED"};
+	char ca[400], err[256];
+	struct smtpc_tls_conf tc = {.ou_markers = markers, .n_ou_markers = 1};
+
+	(void)state;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(certdir, sizeof(certdir), "%s/pki", tmpdir);
+	snprintf(outdir, sizeof(outdir), "%s/out", tmpdir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s %s && sh tests/unit/test_outbound_smtpc_certs.sh %s",
+	    certdir, outdir, certdir);
+	if (run(cmd) != 0 || start_peer() != 0)
+		return -1;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certdir);
+	tc.ca_file = ca;
+	tc.bijlage_b_ca_file = ca;
+	if (smtpc_tls_new(&tc, &tls, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpc_tls_new: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[400];
+
+	(void)state;
+	smtpc_tls_free(tls);
+	if (peer_pid > 0) {
+		kill(peer_pid, SIGTERM);
+		waitpid(peer_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return run(cmd);
+}
+
+/* TLSA association data of certdir/NAME.crt: selector 0 cert, 1 SPKI. */
+static size_t
+tlsa_data(const char *name, int selector, int mtype, uint8_t *out, size_t outlen)
+{
+	char path[400];
+	FILE *f;
+	X509 *x;
+	unsigned char *der = NULL;
+	int n;
+	unsigned int mdlen = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.crt", certdir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	n = selector == 0 ? i2d_X509(x, &der) : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	assert_true(n > 0);
+	if (mtype == 0) {
+		assert_true((size_t)n <= outlen);
+		memcpy(out, der, (size_t)n);
+		mdlen = (unsigned int)n;
+	} else {
+		assert_int_equal(EVP_Digest(der, (size_t)n, out, &mdlen,
+		    mtype == 1 ? EVP_sha256() : EVP_sha512(), NULL), 1);
+	}
+	OPENSSL_free(der);
+	X509_free(x);
+	return mdlen;
+}
+
+struct vcase {
+	const char *name;
+	const char *opts;		/* EHLO argument: peer behaviour */
+	const char *host, *base;
+	enum smtpc_auth auth;
+	int nta;
+	const char *tlsa_cert;		/* cert the TLSA record is made from, NULL none */
+	int usage, selector, mtype;
+	int want_rc;
+	const char *want_result;	/* prefix of facts.result */
+	int want_added;			/* -1 = don't care */
+};
+
+static const struct vcase vcases[] = {
+	{"dane-ee match", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "self", 3, 1, 1, SMTPC_OK, "dane-ee", 1},
+	{"dane-ee full cert sha512", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "self", 3, 0, 2, SMTPC_OK, "dane-ee", 1},
+	{"dane-ee mismatch", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "good", 3, 1, 1, SMTPC_CHANNEL, "failed:", 1},
+	{"dane-ee mismatch regular", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_DANE, 0, "good", 3, 1, 1, SMTPC_CHANNEL, "failed:", 1},
+	{"dane-ta match", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "ca", 2, 0, 1, SMTPC_OK, "dane-ta", 1},
+	{"dane-ta spki", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "ca", 2, 1, 1, SMTPC_OK, "dane-ta", 1},
+	{"dane-ta base domain as name", "cert=good", "alias.other.test", "mx.good.test", SMTPC_AUTH_DANE, 1, "ca", 2, 0, 1, SMTPC_OK, "dane-ta", 1},
+	{"dane-ta wrong name", "cert=good", "mx.other.test", NULL, SMTPC_AUTH_DANE, 1, "ca", 2, 0, 1, SMTPC_CHANNEL, "failed:", 1},
+	{"dane-ee ignores name", "cert=good", "mx.other.test", NULL, SMTPC_AUTH_DANE, 1, "good", 3, 1, 1, SMTPC_OK, "dane-ee", 1},
+	{"pkix-ee only = no dane", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "good", 1, 0, 1, SMTPC_CHANNEL, "failed:no-usable-tlsa", 0},
+	{"pkix-ta only = no dane", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "ca", 0, 0, 1, SMTPC_CHANNEL, "failed:no-usable-tlsa", 0},
+	{"pkix good", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_OK, "pkix", -1},
+	{"pkix bad name", "cert=good", "mx.bad.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:", -1},
+	{"pkix expired", "cert=expired", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:", -1},
+	{"pkix partial wildcard", "cert=wild", "mx1.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:", -1},
+	{"pkix full wildcard", "cert=fullwild", "mx1.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_OK, "pkix", -1},
+	{"pkix untrusted self-signed", "cert=self", "not-the-host", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:", -1},
+	{"ou marker present", "cert=ou", "mx.ou.test", NULL, SMTPC_AUTH_PKIX_OU, 1, NULL, 0, 0, 0, SMTPC_OK, "pkix+ou", -1},
+	{"ou marker prefix only", "cert=ounear", "mx.ou.test", NULL, SMTPC_AUTH_PKIX_OU, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:ou", -1},
+	{"ou absent", "cert=good", "mx.good.test", NULL, SMTPC_AUTH_PKIX_OU, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:ou", -1},
+	{"no starttls nta", "nostarttls", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:no-starttls", -1},
+	{"no starttls dane", "nostarttls", "mx.good.test", NULL, SMTPC_AUTH_DANE, 0, "self", 3, 1, 1, SMTPC_CHANNEL, "failed:no-starttls", -1},
+	{"no starttls regular", "nostarttls", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
+	{"tls 1.1 peer refused", "cert=good,tls=1.1", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:handshake", -1},
+	{"starttls injection", "cert=good,inject", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "", -1},
+	{"regular opportunistic", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
+};
+
+static void
+fill_params(struct smtpc_params *p, const char *opts, const char *host)
+{
+	*p = (struct smtpc_params){
+		.host = host, .addr = PEER_ADDR, .port = peer_port, .helo = opts,
+		.connect_timeout = 5, .cmd_timeout = 20,
+	};
+}
+
+static void
+test_verify(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
+		const struct vcase *v = &vcases[i];
+		struct smtpc_params p;
+		struct smtpc_tlsa rec;
+		uint8_t data[4096];
+		struct smtpc_facts f;
+		struct smtpc *c = NULL;
+		char reply[SMTPC_REPLY_MAX];
+		int rc;
+
+		fill_params(&p, v->opts, v->host);
+		p.tlsa_base = v->base;
+		p.auth = v->auth;
+		p.nta = v->nta;
+		if (v->tlsa_cert != NULL) {
+			rec = (struct smtpc_tlsa){.usage = (uint8_t)v->usage,
+			    .selector = (uint8_t)v->selector, .mtype = (uint8_t)v->mtype, .data = data};
+			rec.len = tlsa_data(v->tlsa_cert, v->selector, v->mtype, data, sizeof(data));
+			p.tlsa = &rec;
+			p.n_tlsa = 1;
+		}
+		rc = smtpc_open(tls, &p, &c, &f, reply, sizeof(reply));
+		if (rc != v->want_rc || strncmp(f.result, v->want_result, strlen(v->want_result)) != 0 ||
+		    (v->want_added >= 0 && f.tlsa_added != v->want_added))
+			fail_msg("%s: got rc %d result '%s' added %d (%s), want rc %d result '%s' added %d",
+			    v->name, rc, f.result, f.tlsa_added, reply, v->want_rc, v->want_result,
+			    v->want_added);
+		if (rc == SMTPC_OK) {
+			assert_non_null(c);
+			if (strcmp(v->opts, "nostarttls") != 0) {
+				assert_int_equal(f.tls, 1);
+				assert_int_equal(strlen(f.peer_sha256), 64);
+			}
+			if (v->auth == SMTPC_AUTH_DANE)
+				assert_true(f.dane_authority >= 0);
+			if (v->nta)
+				assert_true(strcmp(f.tls_version, "TLSv1.2") == 0 ||
+				    strcmp(f.tls_version, "TLSv1.3") == 0);
+		} else {
+			assert_null(c);
+		}
+		/* A failed verification still names the peer it met. */
+		if (rc == SMTPC_CHANNEL && strcmp(v->want_result, "failed:") == 0)
+			assert_int_equal(strlen(f.peer_sha256), 64);
+		smtpc_close(c);
+	}
+}
+
+struct src {
+	const char *data;
+	size_t len, off, step;
+};
+
+static ssize_t
+src_read(void *arg, void *buf, size_t len)
+{
+	struct src *s = arg;
+	size_t k = s->len - s->off;
+
+	if (k > len)
+		k = len;
+	if (k > s->step)
+		k = s->step;	/* small steps: dots at chunk edges */
+	memcpy(buf, s->data + s->off, k);
+	s->off += k;
+	return (ssize_t)k;
+}
+
+static int
+count_msgs(void)
+{
+	int n = 0;
+	char path[400];
+
+	for (;;) {
+		snprintf(path, sizeof(path), "%s/msg-%d", outdir, n + 1);
+		if (access(path, F_OK) != 0)
+			return n;
+		n++;
+	}
+}
+
+static void
+assert_msg(int n, const char *want, size_t wantlen)
+{
+	char path[400], got[8192];
+	FILE *f;
+	size_t k;
+
+	snprintf(path, sizeof(path), "%s/msg-%d", outdir, n);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	k = fread(got, 1, sizeof(got), f);
+	fclose(f);
+	if (k != wantlen || memcmp(got, want, k) != 0)
+		fail_msg("msg-%d: got %zu bytes '%.*s', want %zu bytes '%s'", n, k, (int)k, got,
+		    wantlen, want);
+}
+
+static struct smtpc *
+open_ok(const char *opts, int nta)
+{
+	struct smtpc_params p;
+	struct smtpc *c = NULL;
+	struct smtpc_facts f;
+	char reply[SMTPC_REPLY_MAX];
+
+	fill_params(&p, opts, "mx.good.test");
+	p.nta = nta;
+	p.auth = nta ? SMTPC_AUTH_PKIX : SMTPC_AUTH_NONE;
+	if (smtpc_open(tls, &p, &c, &f, reply, sizeof(reply)) != SMTPC_OK)
+		fail_msg("open %s: %s", opts, reply);
+	return c;
+}
+
+static void
+test_send_reuse(void **state)
+{
+	static const char body[] = "From: a@b\r\n\r\n.hidden line\r\n..two\r\nend.";
+	static const char want[] = "From: a@b\r\n\r\n.hidden line\r\n..two\r\nend.\r\n";
+	struct smtpc *c = open_ok("cert=good", 1);
+	struct smtpc_rcpt r[1] = {{.addr = "x@good.test"}};
+	struct src s = {.data = body, .len = strlen(body), .step = 7};
+	struct smtpc_txn tx = {.mail_from = "a@b.test", .rcpt = r, .n_rcpt = 1,
+	    .read = src_read, .read_arg = &s, .size = strlen(body)};
+	char reply[SMTPC_REPLY_MAX];
+	int before = count_msgs();
+
+	(void)state;
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_OK);
+	assert_int_equal(r[0].result, SMTPC_OK);
+	assert_msg(before + 1, want, strlen(want));
+	/* Same connection, RSET, second message (connection reuse). */
+	assert_int_equal(smtpc_rset(c), SMTPC_OK);
+	s.off = 0;
+	s.step = 4096;
+	tx.mail_from = "";
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_OK);
+	assert_msg(before + 2, want, strlen(want));
+	assert_true(smtpc_usable(c));
+	smtpc_close(c);
+}
+
+static void
+test_rcpt_results(void **state)
+{
+	struct smtpc *c = open_ok("cert=good", 0);
+	struct smtpc_rcpt r[3] = {{.addr = "ok@x.test"}, {.addr = "temp1@x.test"}, {.addr = "perm1@x.test"}};
+	struct src s = {.data = "a\r\n", .len = 3, .step = 100};
+	struct smtpc_txn tx = {.mail_from = "a@b.test", .rcpt = r, .n_rcpt = 3,
+	    .read = src_read, .read_arg = &s};
+	char reply[SMTPC_REPLY_MAX];
+
+	(void)state;
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_OK);
+	assert_int_equal(r[0].result, SMTPC_OK);
+	assert_int_equal(r[1].result, SMTPC_TEMP);
+	assert_int_equal(r[2].result, SMTPC_PERM);
+	assert_non_null(strstr(r[2].reply, "550"));
+	/* All recipients refused: permanent overall, connection still fine. */
+	assert_int_equal(smtpc_rset(c), SMTPC_OK);
+	s.off = 0;
+	tx.rcpt = r + 2;
+	tx.n_rcpt = 1;
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_PERM);
+	assert_int_equal(smtpc_rset(c), SMTPC_OK);
+	smtpc_close(c);
+}
+
+static void
+test_limits(void **state)
+{
+	struct smtpc_rcpt r[1] = {{.addr = "ok@x.test"}};
+	struct src s = {.data = "caf\xc3\xa9\r\n", .len = 7, .step = 100};
+	struct smtpc_txn tx = {.mail_from = "a@b.test", .rcpt = r, .n_rcpt = 1,
+	    .read = src_read, .read_arg = &s, .body_8bit = 1};
+	char reply[SMTPC_REPLY_MAX];
+	struct smtpc *c;
+
+	(void)state;
+	/* R-HDR-3: no 8BITMIME on an NTA channel = failed channel. */
+	c = open_ok("cert=good,no8bit", 1);
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_CHANNEL);
+	smtpc_close(c);
+	/* Regular mail is sent as is (never converted). */
+	c = open_ok("cert=good,no8bit", 0);
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_OK);
+	smtpc_close(c);
+	/* SIZE: too large for the peer is permanent. */
+	c = open_ok("cert=good,size=100", 0);
+	s.off = 0;
+	tx.size = 1000;
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_PERM);
+	assert_int_equal(r[0].result, SMTPC_PERM);
+	smtpc_close(c);
+	/* 4xx after DATA: temporary for the recipient. */
+	c = open_ok("cert=good,data=451", 0);
+	s.off = 0;
+	tx.size = 0;
+	assert_int_equal(smtpc_send(c, &tx, reply, sizeof(reply)), SMTPC_TEMP);
+	assert_int_equal(r[0].result, SMTPC_TEMP);
+	smtpc_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_send_reuse),
+		cmocka_unit_test(test_rcpt_results),
+		cmocka_unit_test(test_limits),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
