@@ -117,6 +117,7 @@ enum out_reason {
 	OUT_R_PKIX_FAILED,		/* chain / expiry */
 	OUT_R_HOSTNAME_MISMATCH,
 	OUT_R_OU_MISMATCH,		/* no OU equal to a marker (or empty marker list) */
+	OUT_R_NO_OU_MARKERS,		/* nta.ou_markers empty: Bijlage B can never pass */
 	OUT_R_NO_8BITMIME,		/* 8bit message, receiver lacks 8BITMIME (R-HDR-3) */
 	/* after failures */
 	OUT_R_RETRY,			/* keep trying */
@@ -262,13 +263,22 @@ enum out_next {
 };
 
 /*
- * Phase 3.  permanent: the receiver answered 5xx (bounce).  Otherwise
- * health mail whose secure channel kept failing goes to the portal once
- * now - first_attempt >= portal_after; anything else bounces at the queue
- * lifetime, else retries.  *why gets the reason.
+ * Phase 3, when no host passed this attempt (or the plan said DEFER).
+ *   permanent: the receiver answered 5xx -> bounce.
+ *   ch/fail: the channel and reason of the failure.  Pass the first
+ *     certificate-level failure of the attempt if there was one, else the
+ *     last failure.  Bijlage B is "any step fails -> portal" (R-FLOW-4): a
+ *     bijlage-b certificate failure (PKIX, OU) sends health mail to the
+ *     portal at once.
+ *   Health mail whose secure channel kept failing temporarily goes to the
+ *   portal once now - first_attempt >= portal_after (also when the defer
+ *   came from DNS: the portal is not a weaker channel, it is the fallback).
+ *   Anything else bounces at the queue lifetime, else retries.
+ * *why gets the reason.
  */
 enum out_next out_policy_after_failure(const struct out_policy_cfg *pc,
-    const struct out_msg_facts *m, int permanent, enum out_reason *why);
+    const struct out_msg_facts *m, enum out_channel ch, enum out_reason fail,
+    int permanent, enum out_reason *why);
 
 /* True for reasons that are security events (a DANE mismatch). */
 int out_reason_is_security_event(enum out_reason r);
