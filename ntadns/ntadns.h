@@ -143,6 +143,14 @@ int dns_lookup_tlsa(struct dns_resolver *r, const char *host, uint16_t port,
     const struct dns_addrs *addrs, struct dns_tlsa **out);
 void dns_tlsa_free(struct dns_tlsa *t);
 
+/*
+ * From a raw DNS answer packet: the largest RRSIG Original TTL over RRsets
+ * of type covered in the answer section (R-NTA-4: the published TTL, not
+ * the cache's).  0 and *out set when found; -1 when none or malformed.
+ */
+int dns_wire_rrsig_orig_ttl(const unsigned char *pkt, size_t len,
+    uint16_t covered, uint32_t *out);
+
 /* ------------------------------------------------------------------ NTA */
 
 /* Stable reason codes; nta_reason_code() gives the text used in output/logs. */
