@@ -1,13 +1,266 @@
-/* cmd_serve.c - placeholder until the owning issue lands. */
+/*
+ * cmd_serve.c - `ntamsa serve`: a small master that binds the listeners
+ * (as root when it must), then forks the workers, each dropping to
+ * server.user: smtpd (msa/smtpd.c) and deliver (outbound/deliver.h), joined
+ * by a socketpair on which smtpd writes a byte after every commit.  The
+ * master restarts a worker that dies, forwards SIGTERM/SIGINT (clean stop)
+ * and SIGHUP (smtpd reloads its TLS certificate).
+ */
+#include "common/log.h"
 #include "msa/cmd.h"
+#include "msa/smtpd.h"
+#include "outbound/deliver.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { W_SMTPD, W_DELIVER, W_N };
+static const char *const wname[W_N] = {"smtpd", "deliver"};
+
+struct master {
+	const struct config *cfg;
+	int fd_sub, fd_subs;
+	int wake[2];
+	int sfd;
+	sigset_t mask;
+	uid_t uid;
+	gid_t gid;
+	int drop;
+	pid_t pid[W_N];
+	time_t started[W_N];
+	time_t restart_at[W_N];
+	int stopping;
+};
+
+static int
+drop_privileges(const struct master *m)
+{
+	if (!m->drop)
+		return 0;
+	if (setgroups(0, NULL) != 0 || setgid(m->gid) != 0 || setuid(m->uid) != 0) {
+		log_err("drop-privileges", "error=%s", strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {		/* must be irrevocable */
+		log_err("drop-privileges", "error=regained-root");
+		return -1;
+	}
+	/* setuid() resets the dumpable flag; key material must not dump. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+worker_body(struct master *m, int w)
+{
+	close(m->sfd);
+	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0 || drop_privileges(m) != 0)
+		return 1;
+	if (w == W_SMTPD) {
+		close(m->wake[1]);
+		return smtpd_main(m->cfg, m->fd_sub, m->fd_subs, m->wake[0]);
+	}
+	/* deliver needs no listener: it must not be able to accept clients. */
+	if (m->fd_sub >= 0)
+		close(m->fd_sub);
+	if (m->fd_subs >= 0)
+		close(m->fd_subs);
+	close(m->wake[0]);
+	log_set_proc("deliver");
+	return out_deliver_main(m->cfg, m->wake[1]);
+}
+
+static int
+spawn(struct master *m, int w)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("fork", "worker=%s error=%s", wname[w], strerror(errno));
+		m->restart_at[w] = time(NULL) + 1;
+		return -1;
+	}
+	if (pid == 0) {
+		int rc = worker_body(m, w);
+		fflush(NULL);
+		_exit(rc);
+	}
+	m->pid[w] = pid;
+	m->started[w] = time(NULL);
+	m->restart_at[w] = 0;
+	log_info("worker-start", "worker=%s pid=%d", wname[w], (int)pid);
+	return 0;
+}
+
+static void
+reap(struct master *m)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int w = 0; w < W_N; w++) {
+			if (m->pid[w] != pid)
+				continue;
+			m->pid[w] = 0;
+			log_info("worker-exit", "worker=%s pid=%d status=%d signal=%d",
+			    wname[w], (int)pid, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+			    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+			if (m->stopping)
+				continue;
+			/* A worker that dies at once is restarted after a pause. */
+			time_t now = time(NULL);
+			m->restart_at[w] = now - m->started[w] < 5 ? now + 2 : now;
+		}
+	}
+}
+
+static void
+signal_workers(struct master *m, int sig)
+{
+	for (int w = 0; w < W_N; w++)
+		if (m->pid[w] > 0)
+			(void)kill(m->pid[w], sig);
+}
+
+static int
+master_loop(struct master *m)
+{
+	for (;;) {
+		time_t now = time(NULL);
+		int alive = 0, timeout = -1;
+		for (int w = 0; w < W_N; w++) {
+			if (m->pid[w] > 0)
+				alive = 1;
+			else if (!m->stopping && m->restart_at[w] != 0) {
+				if (m->restart_at[w] <= now)
+					(void)spawn(m, w);
+				else
+					timeout = 1000;
+			}
+		}
+		if (m->stopping && !alive)
+			return 0;
+		struct pollfd p = {.fd = m->sfd, .events = POLLIN};
+		if (poll(&p, 1, timeout) <= 0)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(m->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(m);
+			break;
+		case SIGHUP:
+			if (m->pid[W_SMTPD] > 0)
+				(void)kill(m->pid[W_SMTPD], SIGHUP);
+			break;
+		default:	/* SIGTERM, SIGINT */
+			if (!m->stopping)
+				log_info("master-stop", "signal=%d", (int)si.ssi_signo);
+			m->stopping = 1;
+			signal_workers(m, SIGTERM);
+			break;
+		}
+	}
+}
+
+static int
+master_init(struct master *m, const struct config *c)
+{
+	char err[512], q[600];
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = c;
+	m->fd_sub = m->fd_subs = m->sfd = -1;
+	m->wake[0] = m->wake[1] = -1;
+	if (c->user != NULL && c->user[0] != '\0' && geteuid() == 0) {
+		struct passwd *pw = getpwnam(c->user);
+		if (pw == NULL) {
+			log_err("serve", "error=no-such-user user=%s", log_quote(q, sizeof(q), c->user));
+			return -1;
+		}
+		m->uid = pw->pw_uid;
+		m->gid = pw->pw_gid;
+		m->drop = 1;
+	}
+	if (c->submission != NULL && c->submission[0] != '\0' &&
+	    (m->fd_sub = smtpd_listen(c->submission, err, sizeof(err))) < 0) {
+		log_err("listen", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (c->submissions != NULL && c->submissions[0] != '\0' &&
+	    (m->fd_subs = smtpd_listen(c->submissions, err, sizeof(err))) < 0) {
+		log_err("listen", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, m->wake) != 0)
+		return -1;
+	sigemptyset(&m->mask);
+	sigaddset(&m->mask, SIGTERM);
+	sigaddset(&m->mask, SIGINT);
+	sigaddset(&m->mask, SIGHUP);
+	sigaddset(&m->mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &m->mask, NULL) != 0)
+		return -1;
+	m->sfd = signalfd(-1, &m->mask, SFD_CLOEXEC);
+	return m->sfd < 0 ? -1 : 0;
+}
+
+static void
+master_close(struct master *m)
+{
+	int fds[] = {m->fd_sub, m->fd_subs, m->wake[0], m->wake[1], m->sfd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
 
 int
 cmd_serve(const struct config *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	fprintf(stderr, "ntamsa: %s: not implemented yet\n", argv[0]);
-	return 1;
+	struct master m;
+
+	if (cmd_wants_help(argc, argv)) {
+		printf("usage: ntamsa serve\n\n"
+		    "Run the daemon in the foreground: submission on server.submission\n"
+		    "(STARTTLS) and server.submissions (implicit TLS), and delivery.\n"
+		    "SIGTERM/SIGINT stop it cleanly; SIGHUP reloads the TLS certificate.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: ntamsa serve\n");
+		return 2;
+	}
+	log_set_proc("master");
+	if (master_init(&m, c) != 0) {
+		fprintf(stderr, "ntamsa: serve: cannot start (see log)\n");
+		master_close(&m);
+		return 1;
+	}
+	if (m.drop == 0 && geteuid() == 0)
+		log_warn("serve", "note=running-as-root reason=server.user-not-set");
+	int rc = 0;
+	if (spawn(&m, W_SMTPD) != 0 || spawn(&m, W_DELIVER) != 0) {
+		m.stopping = 1;
+		signal_workers(&m, SIGTERM);
+		rc = 1;
+	}
+	if (master_loop(&m) != 0)
+		rc = 1;
+	master_close(&m);
+	log_info("master-exit", "rc=%d", rc);
+	return rc;
 }

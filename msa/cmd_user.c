@@ -1,13 +1,240 @@
-/* cmd_user.c - placeholder until the owning issue lands. */
+/*
+ * cmd_user.c - `ntamsa user add|del|list|passwd`: submission accounts.
+ * Passwords come from stdin (first line), never from argv, and are stored
+ * as Argon2id hashes only.
+ */
+#include "msa/accounts.h"
 #include "msa/cmd.h"
+#include "store/store.h"
 
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define PW_MAX 512
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ntamsa user add ADDRESS [--allow-from PATTERN]... [--rate N/h]\n"
+	    "                        [--allow-ip CIDR]...     (password on stdin)\n"
+	    "       ntamsa user passwd ADDRESS                (password on stdin)\n"
+	    "       ntamsa user del ADDRESS\n"
+	    "       ntamsa user list\n\n"
+	    "PATTERN is an address or *@domain; the default allows ADDRESS itself.\n"
+	    "The default rate is %d messages per hour.  --allow-ip restricts the\n"
+	    "client networks the account may authenticate from.\n", ACCT_RATE_DEFAULT);
+}
+
+/* First line of stdin, without its line end; -1 when empty or too long. */
+static int
+read_password(char *pw, size_t pwlen, size_t *n)
+{
+	if (fgets(pw, (int)pwlen, stdin) == NULL)
+		return -1;
+	size_t l = strlen(pw);
+	if (l + 1 == pwlen && pw[l - 1] != '\n')
+		return -1;
+	while (l > 0 && (pw[l - 1] == '\n' || pw[l - 1] == '\r'))
+		l--;
+	pw[l] = '\0';
+	*n = l;
+	return l > 0 ? 0 : -1;
+}
+
+static int
+set_password(struct store_account *a)
+{
+	char *pw = sodium_malloc(PW_MAX);
+	size_t n = 0;
+	int rc = -1;
+
+	if (pw == NULL)
+		return -1;
+	if (read_password(pw, PW_MAX, &n) != 0)
+		fprintf(stderr, "ntamsa: user: give the password as the first line on stdin\n");
+	else if (acct_hash_password(pw, n, a->pwhash) != 0)
+		fprintf(stderr, "ntamsa: user: password hashing failed (out of memory?)\n");
+	else
+		rc = 0;
+	sodium_free(pw);
+	return rc;
+}
+
+static int
+parse_rate(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || v < 0 || v > 1000000)
+		return -1;
+	if (*end != '\0' && strcasecmp(end, "/h") != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_add_opts(struct store_account *a, int argc, char **argv)
+{
+	for (int i = 3; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (v == NULL) {
+			fprintf(stderr, "ntamsa: user add: %s needs a value\n", o);
+			return 2;
+		}
+		i++;
+		if (!strcmp(o, "--allow-from")) {
+			if (acct_pattern_valid(v) != 0 || a->n_allow_from >= STORE_LIST_MAX) {
+				fprintf(stderr, "ntamsa: user add: bad or too many --allow-from: %s\n", v);
+				return 2;
+			}
+			snprintf(a->allow_from[a->n_allow_from++], STORE_ADDR_MAX, "%s", v);
+		} else if (!strcmp(o, "--allow-ip")) {
+			if (acct_cidr_valid(v) != 0 || a->n_allow_ip >= STORE_LIST_MAX) {
+				fprintf(stderr, "ntamsa: user add: bad or too many --allow-ip: %s\n", v);
+				return 2;
+			}
+			snprintf(a->allow_ip[a->n_allow_ip++], sizeof(a->allow_ip[0]), "%s", v);
+		} else if (!strcmp(o, "--rate")) {
+			if (parse_rate(v, &a->rate_per_hour) != 0) {
+				fprintf(stderr, "ntamsa: user add: --rate wants N/h: %s\n", v);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "ntamsa: user add: unknown option %s\n", o);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int
+user_add(struct store *st, int argc, char **argv)
+{
+	struct store_account *a = calloc(1, sizeof(*a)), *old = calloc(1, sizeof(*old));
+	int rc = 1;
+
+	if (a == NULL || old == NULL)
+		goto out;
+	if (acct_pattern_valid(argv[2]) != 0 || argv[2][0] == '*') {
+		fprintf(stderr, "ntamsa: user add: not an address: %s\n", argv[2]);
+		rc = 2;
+		goto out;
+	}
+	snprintf(a->address, sizeof(a->address), "%s", argv[2]);
+	a->rate_per_hour = ACCT_RATE_DEFAULT;
+	a->created = time(NULL);
+	if ((rc = parse_add_opts(a, argc, argv)) != 0)
+		goto out;
+	rc = 1;
+	if (a->n_allow_from == 0)
+		snprintf(a->allow_from[a->n_allow_from++], STORE_ADDR_MAX, "%s", a->address);
+	if (store_account_get(st, a->address, old) == STORE_OK) {
+		fprintf(stderr, "ntamsa: user add: %s exists (use passwd, or del first)\n", a->address);
+		goto out;
+	}
+	if (set_password(a) != 0)
+		goto out;
+	int src = store_account_put(st, a);
+	if (src != STORE_OK)
+		fprintf(stderr, "ntamsa: user add: %s\n", store_strerror(src));
+	else
+		rc = 0;
+out:
+	if (a != NULL)
+		sodium_memzero(a, sizeof(*a));
+	free(a);
+	free(old);
+	return rc;
+}
+
+static int
+user_passwd(struct store *st, const char *addr)
+{
+	struct store_account *a = calloc(1, sizeof(*a));
+	int rc = 1;
+
+	if (a == NULL)
+		return 1;
+	int src = store_account_get(st, addr, a);
+	if (src != STORE_OK)
+		fprintf(stderr, "ntamsa: user passwd: %s: %s\n", addr, store_strerror(src));
+	else if (set_password(a) == 0) {
+		src = store_account_put(st, a);
+		if (src == STORE_OK)
+			rc = 0;
+		else
+			fprintf(stderr, "ntamsa: user passwd: %s\n", store_strerror(src));
+	}
+	sodium_memzero(a, sizeof(*a));
+	free(a);
+	return rc;
+}
+
+static int
+print_account(const struct store_account *a, void *arg)
+{
+	(void)arg;
+	printf("%s rate=%d/h allow-from=", a->address, a->rate_per_hour);
+	for (size_t i = 0; i < a->n_allow_from; i++)
+		printf("%s%s", i ? "," : "", a->allow_from[i]);
+	printf(" allow-ip=");
+	if (a->n_allow_ip == 0)
+		printf("any");
+	for (size_t i = 0; i < a->n_allow_ip; i++)
+		printf("%s%s", i ? "," : "", a->allow_ip[i]);
+	printf("\n");
+	return 0;
+}
 
 int
 cmd_user(const struct config *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	fprintf(stderr, "ntamsa: %s: not implemented yet\n", argv[0]);
-	return 1;
+	if (cmd_wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *sub = argv[1];
+	int need_addr = strcmp(sub, "list") != 0;
+	if ((need_addr && argc < 3) || (!need_addr && argc != 2) ||
+	    (strcmp(sub, "add") && need_addr && argc != 3)) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(sub, "add") && strcmp(sub, "del") && strcmp(sub, "list") &&
+	    strcmp(sub, "passwd")) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	struct store *st = NULL;
+	char err[512];
+	if (store_open(c->data_dir, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ntamsa: user: %s\n", err);
+		return 1;
+	}
+	int rc = 1;
+	if (!strcmp(sub, "add"))
+		rc = user_add(st, argc, argv);
+	else if (!strcmp(sub, "passwd"))
+		rc = user_passwd(st, argv[2]);
+	else if (!strcmp(sub, "list"))
+		rc = store_account_list(st, print_account, NULL) == STORE_OK ? 0 : 1;
+	else {
+		int src = store_account_del(st, argv[2]);
+		if (src != STORE_OK)
+			fprintf(stderr, "ntamsa: user del: %s: %s\n", argv[2], store_strerror(src));
+		rc = src == STORE_OK ? 0 : 1;
+	}
+	store_close(st);
+	return rc;
 }

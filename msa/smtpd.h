@@ -1,0 +1,25 @@
+/*
+ * smtpd.h - the submission server worker (RFC 5321 / 6409 / 8314).
+ *
+ * The master (cmd_serve) binds the listening sockets, possibly as root, and
+ * forks the worker, which runs smtpd_main: one thread per session (small
+ * stacks, TLS buffers released while idle), commits through the store's
+ * group commit, and writes one byte to wake_fd after each commit.
+ * SIGTERM/SIGINT: stop accepting, answer 421 4.3.2 to idle sessions, let
+ * running commits finish.  SIGHUP: reload the TLS certificate and key for
+ * new sessions; running sessions keep theirs.
+ */
+#ifndef NTAMSA_MSA_SMTPD_H
+#define NTAMSA_MSA_SMTPD_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+
+/* Bind host:port (TCP, listen backlog set); -1 with err on failure. */
+int smtpd_listen(const char *hostport, char *err, size_t errlen);
+
+/* fd_sub (STARTTLS) or fd_subs (implicit TLS) may be -1 when not configured. */
+int smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd);
+
+#endif

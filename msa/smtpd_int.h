@@ -1,0 +1,60 @@
+/*
+ * smtpd_int.h - pieces shared by the smtpd source files (not a public API):
+ * the TLS context (smtpd_tls.c) and the authentication helpers
+ * (smtpd_auth.c: SASL decoding and the failure/lock-out table).
+ */
+#ifndef NTAMSA_MSA_SMTPD_INT_H
+#define NTAMSA_MSA_SMTPD_INT_H
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/config.h"
+
+/* A server SSL_CTX with NCSC "goed" settings (spec section 7). */
+SSL_CTX *smtp_tls_ctx_new(const struct config *c, char *err, size_t errlen);
+
+/*
+ * SASL PLAIN (RFC 4616) message in base64 -> user and password.  The
+ * authorization identity must be empty or equal to the user.  0 OK, -1 bad.
+ */
+int smtp_sasl_plain(const char *b64, char *user, size_t ulen, char *pw, size_t pwlen,
+    size_t *pwused);
+/* Decode one base64 line into out (NUL-terminated); -1 when invalid or too long. */
+int smtp_b64_decode(const char *b64, char *out, size_t outlen, size_t *used);
+
+/* ---- failed logins: per client IP and per account ---- */
+struct smtp_locks;
+struct smtp_locks *smtp_locks_new(int64_t limit, int64_t lockout_secs);
+void smtp_locks_free(struct smtp_locks *l);
+/* 1 when key is locked out at now. */
+int smtp_locks_locked(struct smtp_locks *l, const char *key, time_t now);
+/* Count a failure; returns the failures counted so far in this window. */
+int smtp_locks_fail(struct smtp_locks *l, const char *key, time_t now);
+void smtp_locks_clear(struct smtp_locks *l, const char *key);
+
+/* ---- the server and its sessions (smtpd.c, smtpd_session.c) ---- */
+struct store;
+struct keys_pub;
+
+struct smtp_server {
+	const struct config *cfg;
+	struct store *store;
+	struct keys_pub *pub;
+	struct smtp_locks *locks;
+	int wake_fd;
+	char dummy_hash[256];		/* verified for unknown users: same cost */
+	volatile int stopping;		/* shutdown: answer 421 4.3.2 */
+};
+
+struct smtp_session;
+
+/* The TLS context for a new session (a reference: SSL_CTX_free it). */
+SSL_CTX *smtp_server_ctx(struct smtp_server *srv);
+/* Run one session on fd to its end; closes fd. */
+void smtp_session_run(struct smtp_server *srv, int fd, int implicit_tls,
+    const struct sockaddr_storage *peer);
+
+#endif
