@@ -130,4 +130,111 @@ int store_account_sent_since(struct store *s, const char *address, time_t t, int
 int store_audit(struct store *s, const char *event, const char *msg_id,
     const char *detail);
 
+/* ==== queue (outbound scheduler; store/queue.c, owned by the delivery work) ====
+ *
+ * Recipient states: queued (due at next_attempt), hold (operator), and the
+ * final ones delivered, bounced, portal, deleted.  Each delivery attempt
+ * is one row of attempts (R-LOG-1: no content, ever).
+ */
+
+#define STORE_RCPT_STATE_MAX 16
+#define STORE_REPLY_MAX 512
+
+struct store_rcpt {
+	int64_t id;
+	char msg_id[STORE_ID_LEN];
+	char addr[STORE_ADDR_MAX];
+	char domain[256];
+	char state[STORE_RCPT_STATE_MAX];
+	int attempts;
+	time_t next_attempt;		/* 0 = none */
+	time_t first_attempt;		/* 0 = never tried */
+	char channel[16];
+	char reason[64];
+	char last_reply[STORE_REPLY_MAX];
+	/* from the message */
+	time_t created;
+	char account[STORE_ADDR_MAX];
+	char mail_from[STORE_ADDR_MAX];
+	char message_id[STORE_ADDR_MAX];
+	int cls_health, cls_score, cls_forced, body_8bit;
+	int64_t size;
+	int shredded;			/* the data key is gone */
+};
+
+/* 1 for delivered, bounced, portal, deleted. */
+int store_rcpt_state_final(const char *state);
+
+typedef int (*store_rcpt_cb)(const struct store_rcpt *r, void *arg);
+
+/*
+ * Recipients in state queued with next_attempt <= now, grouped by domain
+ * (ordered domain, next_attempt), at most max.  cb returning non-zero stops.
+ */
+int store_queue_due(struct store *s, time_t now, size_t max, store_rcpt_cb cb, void *arg);
+
+/* Every recipient not yet deleted (queue list); msg_id NULL = all messages. */
+int store_queue_list(struct store *s, const char *msg_id, store_rcpt_cb cb, void *arg);
+
+/* Earliest next_attempt of a queued recipient; 0 when none. */
+int store_queue_next_due(struct store *s, time_t *when);
+
+/*
+ * After an attempt: new state, next attempt, channel, reason, last reply;
+ * attempts + 1 and first_attempt set if it was unset (when tried != 0).
+ */
+struct store_rcpt_update {
+	const char *state;
+	time_t next_attempt;
+	const char *channel;		/* NULL = keep */
+	const char *reason;		/* NULL = keep */
+	const char *last_reply;		/* NULL = keep */
+	int tried;			/* count this as an attempt */
+	time_t now;
+};
+int store_rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u);
+
+/*
+ * Operator actions on a message's recipients (rcpt NULL) or one recipient:
+ * "hold" (queued -> hold), "release" (hold -> queued, due now), "flush"
+ * (queued -> due now), "delete" (non-final -> deleted).  *n = rows changed.
+ */
+int store_queue_op(struct store *s, const char *op, const char *msg_id,
+    const char *rcpt, time_t now, int64_t *n);
+
+/* Recipients of msg_id not yet in a final state. */
+int store_msg_pending(struct store *s, const char *msg_id, int64_t *n);
+
+/* One attempt record: the proof of delivery (R-LOG-1). */
+struct store_attempt {
+	int64_t rcpt_id;
+	const char *msg_id;
+	const char *domain;
+	time_t time;
+	const char *channel, *host, *addr, *tls_version, *cipher;
+	const char *peer_cert_sha256;
+	const char *auth_result;	/* dane-ee / dane-ta / pkix / pkix+ou / none / failed:... */
+	const char *nta_record, *nta_dnssec, *nta_verdict;
+	const char *reply;
+	const char *result;		/* delivered / deferred / bounced / channel-failed / portal */
+};
+int store_attempt_add(struct store *s, const struct store_attempt *a);
+
+/* A row of the log export, attempts joined with recipient and message. */
+struct store_log_row {
+	time_t time;
+	char msg_id[STORE_ID_LEN];
+	char account[STORE_ADDR_MAX], mail_from[STORE_ADDR_MAX], rcpt[STORE_ADDR_MAX];
+	char message_id[STORE_ADDR_MAX];
+	int cls_health;
+	char domain[256], channel[16], host[256], addr[64];
+	char tls_version[16], cipher[64], peer_cert_sha256[65], auth_result[64];
+	char nta_record[512], nta_dnssec[16], nta_verdict[64];
+	char reply[STORE_REPLY_MAX], result[32];
+};
+
+/* Attempts (domain NULL = all) since t, oldest first. */
+int store_log_query(struct store *s, const char *domain, time_t since,
+    int (*cb)(const struct store_log_row *r, void *arg), void *arg);
+
 #endif

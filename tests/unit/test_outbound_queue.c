@@ -1,0 +1,190 @@
+/*
+ * test_outbound_queue.c - scheduler rules (backoff table, lifetime,
+ * per-domain slots) and the store's queue section (due scan, updates,
+ * operator actions, attempts, log query) on a real SQLite store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <time.h>
+
+#include "outbound/queue.h"
+#include "test_store_util.h"
+
+static void
+test_backoff_table(void **state)
+{
+	static const struct { int n; int64_t want; } cases[] = {
+		{0, 60}, {1, 60}, {2, 300}, {3, 900}, {4, 1800}, {5, 3600}, {6, 3600}, {50, 3600},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = out_queue_backoff(cases[i].n);
+		if (got != cases[i].want)
+			fail_msg("backoff(%d): got %lld, want %lld", cases[i].n,
+			    (long long)got, (long long)cases[i].want);
+	}
+}
+
+static void
+test_lifetime(void **state)
+{
+	const int64_t life = 5 * 86400;
+	time_t created = 1000000, next;
+
+	(void)state;
+	assert_int_equal(out_queue_next(created + 10, created, 1, life, &next), OUT_QUEUE_RETRY);
+	assert_int_equal(next, created + 10 + 60);
+	assert_int_equal(out_queue_next(created + 100, created, 7, life, &next), OUT_QUEUE_RETRY);
+	assert_int_equal(next, created + 100 + 3600);
+	/* The last retry is pulled in to the expiry time, not past it. */
+	assert_int_equal(out_queue_next(created + life - 60, created, 9, life, &next), OUT_QUEUE_RETRY);
+	assert_int_equal(next, created + life);
+	assert_int_equal(out_queue_next(created + life, created, 10, life, &next), OUT_QUEUE_EXPIRED);
+	assert_int_equal(next, 0);
+}
+
+static void
+test_slots(void **state)
+{
+	struct out_slots s;
+
+	(void)state;
+	out_slots_init(&s, 2);
+	assert_int_equal(out_slots_take(&s, "a.test"), 0);
+	assert_int_equal(out_slots_take(&s, "A.TEST"), 0);
+	assert_int_equal(out_slots_take(&s, "a.test"), -1);
+	assert_int_equal(out_slots_take(&s, "b.test"), 0);
+	assert_int_equal(out_slots_used(&s, "a.test"), 2);
+	out_slots_release(&s, "a.test");
+	assert_int_equal(out_slots_take(&s, "a.test"), 0);
+	assert_int_equal(out_slots_used(&s, "b.test"), 1);
+	assert_int_equal(out_slots_used(&s, "c.test"), 0);
+}
+
+struct collect {
+	size_t n;
+	struct store_rcpt r[8];
+};
+
+static int
+collect_cb(const struct store_rcpt *r, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n < 8)
+		c->r[c->n++] = *r;
+	return 0;
+}
+
+static int
+log_cb(const struct store_log_row *r, void *arg)
+{
+	struct store_log_row *out = arg;
+
+	*out = *r;
+	return 0;
+}
+
+static void
+test_store_queue(void **state)
+{
+	struct tenv t;
+	char id[STORE_ID_LEN];
+	struct collect c = {0};
+	time_t now = time(NULL), when;
+	int64_t n;
+	struct store_log_row lr;
+
+	(void)state;
+	assert_int_equal(tenv_setup(&t), 0);
+	assert_int_equal(tenv_put(&t, 1000, 1, id), 0);
+	/* Freshly committed: due now. */
+	assert_int_equal(store_queue_due(t.s, now + 1, 10, collect_cb, &c), STORE_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.r[0].msg_id, id);
+	assert_string_equal(c.r[0].state, "queued");
+	assert_string_equal(c.r[0].mail_from, "alice@example.test");
+	assert_int_equal(c.r[0].size, 1000);
+	assert_int_equal(c.r[0].attempts, 0);
+	int64_t rid = c.r[0].id;
+
+	/* A failed attempt: next attempt later, not due now. */
+	struct store_rcpt_update u = {.state = "queued", .next_attempt = now + 60,
+	    .channel = "dane", .reason = "tls-failed", .last_reply = "451 4.7.5 x",
+	    .tried = 1, .now = now};
+	assert_int_equal(store_rcpt_update(t.s, rid, &u), STORE_OK);
+	c.n = 0;
+	assert_int_equal(store_queue_due(t.s, now + 1, 10, collect_cb, &c), STORE_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(store_queue_next_due(t.s, &when), STORE_OK);
+	assert_int_equal(when, now + 60);
+	c.n = 0;
+	assert_int_equal(store_queue_list(t.s, NULL, collect_cb, &c), STORE_OK);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.r[0].attempts, 1);
+	assert_int_equal(c.r[0].first_attempt, now);
+	assert_string_equal(c.r[0].reason, "tls-failed");
+
+	/* Operator: flush makes it due, hold hides it, release brings it back. */
+	assert_int_equal(store_queue_op(t.s, "flush", id, NULL, now, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_queue_op(t.s, "hold", id, NULL, now, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	c.n = 0;
+	assert_int_equal(store_queue_due(t.s, now + 1, 10, collect_cb, &c), STORE_OK);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(store_queue_op(t.s, "release", id, "nobody@x.test", now, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_queue_op(t.s, "release", id, NULL, now, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	c.n = 0;
+	assert_int_equal(store_queue_due(t.s, now + 1, 10, collect_cb, &c), STORE_OK);
+	assert_int_equal(c.n, 1);
+
+	/* Attempt record and the log query. */
+	struct store_attempt a = {.rcpt_id = rid, .msg_id = id, .domain = "example.net",
+	    .time = now, .channel = "dane", .host = "mx.example.net", .addr = "127.0.60.9",
+	    .tls_version = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384",
+	    .peer_cert_sha256 = "ab", .auth_result = "dane-ee", .nta_verdict = "valid",
+	    .nta_dnssec = "secure", .reply = "250 ok", .result = "delivered"};
+	assert_int_equal(store_attempt_add(t.s, &a), STORE_OK);
+	memset(&lr, 0, sizeof(lr));
+	assert_int_equal(store_log_query(t.s, "EXAMPLE.net", now - 1, log_cb, &lr), STORE_OK);
+	assert_string_equal(lr.rcpt, "bob@Example.NET");
+	assert_string_equal(lr.account, "alice@example.test");
+	assert_string_equal(lr.auth_result, "dane-ee");
+	assert_string_equal(lr.result, "delivered");
+	memset(&lr, 0, sizeof(lr));
+	assert_int_equal(store_log_query(t.s, "other.test", 0, log_cb, &lr), STORE_OK);
+	assert_string_equal(lr.result, "");
+
+	/* Delivered: final, nothing pending, message can be shredded. */
+	assert_int_equal(store_msg_pending(t.s, id, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	u = (struct store_rcpt_update){.state = "delivered", .tried = 1, .now = now};
+	assert_int_equal(store_rcpt_update(t.s, rid, &u), STORE_OK);
+	assert_int_equal(store_msg_pending(t.s, id, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_queue_op(t.s, "delete", id, NULL, now, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_true(store_rcpt_state_final("portal"));
+	assert_false(store_rcpt_state_final("hold"));
+	tenv_teardown(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_table),
+		cmocka_unit_test(test_lifetime),
+		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_store_queue),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
