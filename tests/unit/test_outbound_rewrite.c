@@ -1,0 +1,402 @@
+/*
+ * test_outbound_rewrite.c - R-HDR-1..4 and R-CLS-2 on raw header bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "outbound/rewrite.h"
+
+/* The spec's list (R-HDR-2), typed again here on purpose: an independent copy. */
+static const char *const spec_list[] = {
+	"Accept-Language", "Apparently-To", "ARC-Authentication-Results",
+	"ARC-Message-Signature", "ARC-Seal", "Base", "Content-Base",
+	"Content-Language", "DL-Expansion-History", "Downgraded-Bcc",
+	"Downgraded-Cc", "Downgraded-Disposition-Notification-To",
+	"Downgraded-From", "Downgraded-Mail-From", "Downgraded-Rcpt-To",
+	"Downgraded-Reply-To", "Downgraded-Resent-Bcc", "Downgraded-Resent-Cc",
+	"Downgraded-Resent-From", "Downgraded-Resent-Reply-To",
+	"Downgraded-Resent-Sender", "Downgraded-Resent-To",
+	"Downgraded-Return-Path", "Downgraded-Sender", "Downgraded-To",
+	"EDIINT-Features", "Eesst-Version", "Errors-To", "Form-Sub", "Jabber-ID",
+	"Language", "List-Archive", "List-Help", "List-ID", "List-Owner",
+	"List-Post", "List-Subscribe", "List-Unsubscribe",
+	"List-Unsubscribe-Post", "MMHS-Acp127-Message-Identifier",
+	"MMHS-Authorizing-Users", "MMHS-Codress-Message-Indicator",
+	"MMHS-Copy-Precedence", "MMHS-Exempted-Address",
+	"MMHS-Extended-Authorisation-Info", "MMHS-Handling-Instructions",
+	"MMHS-Message-Instructions", "MMHS-Message-Type", "MMHS-Originator-PLAD",
+	"MMHS-Originator-Reference", "MMHS-Other-Recipients-Indicator-CC",
+	"MMHS-Other-Recipients-Indicator-To", "MMHS-Primary-Precedence",
+	"MMHS-Subject-Indicator-Codes", "Organization", "Privicon",
+	"Resent-Reply-To", "SIO-Label", "SIO-Label-History", "X-Archived-At",
+	"X-Mittente", "X-Ricevuta", "X-Riferimento-Message-ID", "X-TipoRicevuta",
+	"X-Trasporto", "X-VerificaSicurezza", "X400-Content-Identifier",
+	"X400-Content-Return", "X400-Content-Type", "X400-MTS-Identifier",
+	"X400-Originator", "X400-Received", "X400-Recipients", "X400-Trace",
+};
+#define NSPEC (sizeof(spec_list) / sizeof(spec_list[0]))
+
+static const struct out_rw_opts nta_ok = {
+	.nta_channel = 1, .sender_compliant = 1, .provider_id = "ntamsa-test-provider",
+};
+static const struct out_rw_opts nta_noncompliant = {
+	.nta_channel = 1, .sender_compliant = 0, .provider_id = "ntamsa-test-provider",
+};
+static const struct out_rw_opts regular = {
+	.nta_channel = 0, .sender_compliant = 1, .provider_id = "ntamsa-test-provider",
+};
+
+/* Rewrite msg (header + body); return malloc'd result, check body bytes. */
+static char *
+rewrite_msg(const char *msg, size_t len, const struct out_rw_opts *o, size_t *olen)
+{
+	size_t hl, cap, n;
+	char *out;
+
+	assert_int_equal(out_rw_header_len(msg, len, &hl), OUT_RW_OK);
+	cap = hl + out_rw_extra(o);
+	out = malloc(cap + (len - hl) + 1);
+	assert_non_null(out);
+	assert_int_equal(out_rw_header(msg, hl, o, out, cap, &n), OUT_RW_OK);
+	/* The body passes through: appended untouched by the caller. */
+	memcpy(out + n, msg + hl, len - hl);
+	*olen = n + (len - hl);
+	out[*olen] = '\0';
+	return out;
+}
+
+/* Count fields named name (case-insensitive, at line start) in the header. */
+static int
+count_field(const char *m, const char *name)
+{
+	const char *p = m, *end = strstr(m, "\r\n\r\n");
+	size_t k = strlen(name);
+	int n = 0;
+
+	if (end == NULL)
+		end = m + strlen(m);
+	while (p < end) {
+		if (strncasecmp(p, name, k) == 0 && (p[k] == ':' || p[k] == ' '))
+			n++;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return n;
+}
+
+static const char body[] =
+    "MIME-Version: 1.0\r\n"		/* looks like a header, is body */
+    "Organization: part header stays\r\n"
+    "X-NTA7516: body text\r\n"
+    "\r\n"
+    "Uitslag \xc3\xa9\xc3\xa9n  \t\r\n"
+    "trailing spaces   \r\n"
+    "\r\n\r\n";
+
+static void
+test_every_bijlage_a_removed(void **state)
+{
+	size_t i, v, olen;
+	char msg[8192];
+
+	(void)state;
+	assert_int_equal(NSPEC, 74);
+	for (i = 0; i < NSPEC; i++) {
+		for (v = 0; v < 4; v++) {
+			char name[128], *out;
+			int len;
+
+			snprintf(name, sizeof(name), "%s", spec_list[i]);
+			if (v == 1)		/* lower case */
+				for (char *c = name; *c; c++)
+					*c = (char)(*c | 0x20);
+			if (v == 2)		/* upper case */
+				for (char *c = name; *c; c++)
+					if (*c >= 'a' && *c <= 'z')
+						*c = (char)(*c - 32);
+			len = snprintf(msg, sizeof(msg),
+			    "From: a@zorg.example\r\n"
+			    "%s%s: value one\r\n"
+			    "\tcontinued secret line\r\n"
+			    "  and another\r\n"
+			    "To: b@ontvanger.example\r\n"
+			    "\r\n%s", name, v == 3 ? " " : "", body);
+			assert_true(len > 0 && (size_t)len < sizeof(msg));
+			out = rewrite_msg(msg, (size_t)len, &nta_ok, &olen);
+			if (count_field(out, spec_list[i]) != 0 ||
+			    strstr(out, "continued secret") != NULL ||
+			    strstr(out, "and another") != NULL) {
+				fprintf(stderr, "%s variant %zu: got field kept, want removed\n",
+				    spec_list[i], v);
+				fail();
+			}
+			assert_non_null(strstr(out, "From: a@zorg.example\r\n"
+			    "To: b@ontvanger.example\r\n\r\n"));
+			assert_true(out_rw_is_bijlage_a(name, strlen(name)));
+			free(out);
+		}
+	}
+	assert_false(out_rw_is_bijlage_a("Subject", 7));
+	assert_false(out_rw_is_bijlage_a("List", 4));
+	assert_false(out_rw_is_bijlage_a("List-IDs", 8));
+}
+
+static const char sample[] =
+    "Received: from client by msa; Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+    "From: \"Dr. Jansen\" <jansen@zorg.example>\r\n"
+    "To: patient@ontvanger.example\r\n"
+    "Subject: [Veilig]  Uitslag\r\n"
+    " onderzoek\r\n"
+    "X-NTA7516: forged-by-client\r\n"
+    "x-nta7516-classify: clean\r\n"
+    "X-NTA7516-Phone: +31600000000\r\n"
+    "X-NTA7516-Access-Code: 1234\r\n"
+    "X-NTA7516Other: kept\r\n"
+    "Organization: Huisartsenpraktijk\r\n"
+    "List-Id: <x.example>\r\n"
+    "X-Custom-Strip: operator wants it gone\r\n"
+    "Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+    "Message-ID: <1@zorg.example>\r\n"
+    "\r\n";
+
+static char *
+sample_with_body(size_t *len)
+{
+	char *m = malloc(sizeof(sample) + sizeof(body));
+
+	assert_non_null(m);
+	memcpy(m, sample, sizeof(sample) - 1);
+	memcpy(m + sizeof(sample) - 1, body, sizeof(body));
+	*len = sizeof(sample) - 1 + sizeof(body) - 1;
+	return m;
+}
+
+static void
+test_nta_channel(void **state)
+{
+	size_t len, olen;
+	char *m = sample_with_body(&len), *out;
+	static const char want[] =
+	    "X-NTA7516: ntamsa-test-provider\r\n"
+	    "Received: from client by msa; Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+	    "From: \"Dr. Jansen\" <jansen@zorg.example>\r\n"
+	    "To: patient@ontvanger.example\r\n"
+	    "Subject: Uitslag\r\n"
+	    " onderzoek\r\n"
+	    "X-NTA7516Other: kept\r\n"
+	    "X-Custom-Strip: operator wants it gone\r\n"
+	    "Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+	    "Message-ID: <1@zorg.example>\r\n"
+	    "\r\n";
+
+	(void)state;
+	out = rewrite_msg(m, len, &nta_ok, &olen);
+	assert_int_equal(olen, sizeof(want) - 1 + sizeof(body) - 1);
+	assert_memory_equal(out, want, sizeof(want) - 1);
+	/* R-HDR-3: body byte-identical, MIME-looking lines in it untouched. */
+	assert_memory_equal(out + sizeof(want) - 1, body, sizeof(body) - 1);
+	assert_int_equal(count_field(out, "X-NTA7516"), 1);
+	free(out);
+	free(m);
+}
+
+static void
+test_operator_extra(void **state)
+{
+	struct config_list extra = {.n = 1, .v = {"x-custom-strip"}};
+	struct out_rw_opts o = nta_ok;
+	size_t len, olen;
+	char *m = sample_with_body(&len), *out;
+
+	(void)state;
+	o.extra_strip = &extra;
+	out = rewrite_msg(m, len, &o, &olen);
+	assert_null(strstr(out, "X-Custom-Strip"));
+	free(out);
+	/* The operator's list applies on NTA channels only, like Bijlage A. */
+	o.nta_channel = 0;
+	out = rewrite_msg(m, len, &o, &olen);
+	assert_non_null(strstr(out, "X-Custom-Strip: operator wants it gone\r\n"));
+	free(out);
+	free(m);
+}
+
+static void
+test_noncompliant_sender(void **state)
+{
+	size_t len, olen;
+	char *m = sample_with_body(&len), *out;
+
+	(void)state;
+	out = rewrite_msg(m, len, &nta_noncompliant, &olen);
+	/* Bijlage D casus A: no X-NTA7516 for a non-compliant sender, and
+	 * the client's forged one is still gone. */
+	assert_int_equal(count_field(out, "X-NTA7516"), 0);
+	assert_null(strstr(out, "forged-by-client"));
+	assert_int_equal(count_field(out, "Organization"), 0);
+	free(out);
+	free(m);
+}
+
+static void
+test_regular_channel(void **state)
+{
+	size_t len, olen;
+	char *m = sample_with_body(&len), *out;
+	static const char want[] =
+	    "Received: from client by msa; Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+	    "From: \"Dr. Jansen\" <jansen@zorg.example>\r\n"
+	    "To: patient@ontvanger.example\r\n"
+	    "Subject: Uitslag\r\n"
+	    " onderzoek\r\n"
+	    "X-NTA7516Other: kept\r\n"
+	    "Organization: Huisartsenpraktijk\r\n"
+	    "List-Id: <x.example>\r\n"
+	    "X-Custom-Strip: operator wants it gone\r\n"
+	    "Date: Mon, 23 Nov 2026 10:00:00 +0100\r\n"
+	    "Message-ID: <1@zorg.example>\r\n"
+	    "\r\n";
+
+	(void)state;
+	out = rewrite_msg(m, len, &regular, &olen);
+	assert_int_equal(olen, sizeof(want) - 1 + sizeof(body) - 1);
+	assert_memory_equal(out, want, sizeof(want) - 1);
+	assert_memory_equal(out + sizeof(want) - 1, body, sizeof(body) - 1);
+	free(out);
+	free(m);
+}
+
+struct subj_case {
+	const char *in, *want;
+};
+
+static void
+test_subject_tag(void **state)
+{
+	static const struct subj_case cases[] = {
+		{"Subject: [veilig] Uitslag\r\n", "Subject: Uitslag\r\n"},
+		{"Subject: [SECURE]Uitslag\r\n", "Subject: Uitslag\r\n"},
+		{"subject:\t[Secure] \t x\r\n", "subject:\tx\r\n"},
+		{"Subject: Re: [veilig] Uitslag\r\n", "Subject: Re: [veilig] Uitslag\r\n"},
+		{"Subject: Uitslag [veilig]\r\n", "Subject: Uitslag [veilig]\r\n"},
+		{"Subject: [veilig] [secure] x\r\n", "Subject: [secure] x\r\n"},
+		{"Subject: [veilig]\r\n", "Subject: \r\n"},
+		{"Subject: [veili] x\r\n", "Subject: [veili] x\r\n"},
+		{"Subject: x\n", "Subject: x\n"},	/* bare LF kept as is */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char in[256], out[256];
+		size_t n, olen;
+
+		n = (size_t)snprintf(in, sizeof(in), "%s\r\n", cases[i].in);
+		assert_int_equal(out_rw_header(in, n, &regular, out, sizeof(out), &olen), 0);
+		out[olen] = '\0';
+		if (olen != strlen(cases[i].want) + 2 ||
+		    memcmp(out, cases[i].want, olen - 2) != 0) {
+			fprintf(stderr, "case %zu: got \"%s\", want \"%s\"\n", i, out,
+			    cases[i].want);
+			fail();
+		}
+	}
+}
+
+static void
+test_errors(void **state)
+{
+	char out[64];
+	size_t olen, hl;
+	struct out_rw_opts bad = nta_ok;
+	static const char h[] = "From: a@b.example\r\nSubject: x\r\n\r\n";
+	char *big;
+
+	(void)state;
+	assert_int_equal(out_rw_header(h, sizeof(h) - 1, &nta_ok, out, 20, &olen),
+	    OUT_RW_ESPACE);
+	bad.provider_id = "evil\r\nBcc: x@y";
+	assert_int_equal(out_rw_header(h, sizeof(h) - 1, &bad, out, sizeof(out), &olen),
+	    OUT_RW_EINVAL);
+	/* Header length forms. */
+	assert_int_equal(out_rw_header_len(h, sizeof(h) - 1, &hl), 0);
+	assert_int_equal(hl, sizeof(h) - 1);
+	assert_int_equal(out_rw_header_len("A: b\n\nbody", 10, &hl), 0);
+	assert_int_equal(hl, 6);
+	assert_int_equal(out_rw_header_len("A: b\r\nC: d\r\n", 12, &hl), 0);
+	assert_int_equal(hl, 12);
+	assert_int_equal(out_rw_header_len("A: b\r\nC: d", 10, &hl), OUT_RW_ETOOBIG);
+	big = malloc(OUT_HDR_MAX + 100);
+	assert_non_null(big);
+	memset(big, 'a', OUT_HDR_MAX + 100);
+	big[0] = 'X';
+	big[1] = ':';
+	assert_int_equal(out_rw_header_len(big, OUT_HDR_MAX + 100, &hl), OUT_RW_ETOOBIG);
+	free(big);
+}
+
+struct from_case {
+	const char *hdr, *want;		/* want NULL = error */
+};
+
+static void
+test_from_domain(void **state)
+{
+	static const struct from_case cases[] = {
+		{"From: a@Zorg.Example\r\n\r\n", "zorg.example"},
+		{"To: x@y.example\r\nFROM: \"Jan, <arts>\" <jan@zorg.example>\r\n\r\n", "zorg.example"},
+		{"From: jan@zorg.example (Dr. Jan @ home)\r\n\r\n", "zorg.example"},
+		{"From: \"a@b\"@zorg.example\r\n\r\n", "zorg.example"},
+		{"From: Jan\r\n <jan@gevouwen.example>\r\n\r\n", "gevouwen.example"},
+		{"From: a@first.example, b@second.example\r\n\r\n", "first.example"},
+		{"From: nobody\r\n\r\n", NULL},
+		{"To: a@b.example\r\n\r\n", NULL},
+		{"From: a@\r\n\r\n", NULL},
+		{"From: a@.example\r\n\r\n", NULL},
+		{"Subject: x\r\n\r\nFrom: a@body.example\r\n", NULL},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char d[256];
+		int rc = out_rw_from_domain(cases[i].hdr, strlen(cases[i].hdr), d, sizeof(d));
+
+		if (cases[i].want == NULL) {
+			if (rc != OUT_RW_EINVAL) {
+				fprintf(stderr, "case %zu: got %s, want error\n", i, d);
+				fail();
+			}
+		} else if (rc != 0 || strcmp(d, cases[i].want) != 0) {
+			fprintf(stderr, "case %zu: got %d \"%s\", want \"%s\"\n", i, rc,
+			    rc == 0 ? d : "", cases[i].want);
+			fail();
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_bijlage_a_removed),
+		cmocka_unit_test(test_nta_channel),
+		cmocka_unit_test(test_operator_extra),
+		cmocka_unit_test(test_noncompliant_sender),
+		cmocka_unit_test(test_regular_channel),
+		cmocka_unit_test(test_subject_tag),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_from_domain),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
