@@ -1,13 +1,302 @@
-/* cmd_queue.c - placeholder until the owning issue lands. */
+/*
+ * cmd_queue.c - `ntamsa queue list|show|flush|delete|hold|release`.
+ *
+ * Shows the envelope, classification and delivery state per recipient;
+ * never the message itself, unless `show --content` is given and the
+ * store secret key (with its passphrase, if sealed) is available.
+ */
 #include "msa/cmd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "keys/keys.h"
+#include "store/store.h"
+
+static const char usage[] =
+    "usage: ntamsa queue list [--json]\n"
+    "       ntamsa queue show ID [--content]\n"
+    "       ntamsa queue flush [ID [RCPT]]   retry now (all queued when no ID)\n"
+    "       ntamsa queue hold ID [RCPT]\n"
+    "       ntamsa queue release ID [RCPT]\n"
+    "       ntamsa queue delete ID [RCPT]\n";
+
+static void
+fmt_time(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, len, "-");
+		return;
+	}
+	if (strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "-");
+}
+
+/* JSON string (the values are addresses, tokens and SMTP replies). */
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+struct list_ctx {
+	int json;
+	int64_t n;
+};
+
+static int
+list_cb(const struct store_rcpt *r, void *arg)
+{
+	struct list_ctx *l = arg;
+	char next[32], q1[STORE_ADDR_MAX + 8], q2[STORE_REPLY_MAX + 8], q3[STORE_ADDR_MAX + 8];
+
+	fmt_time(r->next_attempt, next, sizeof(next));
+	l->n++;
+	if (l->json) {
+		printf("{\"id\":\"%s\",\"rcpt\":", r->msg_id);
+		json_str(stdout, r->addr);
+		printf(",\"from\":");
+		json_str(stdout, r->mail_from);
+		printf(",\"state\":\"%s\",\"class\":\"%s\",\"attempts\":%d,\"next\":\"%s\","
+		    "\"channel\":", r->state, r->cls_health ? "health" : "clean",
+		    r->attempts, next);
+		json_str(stdout, r->channel);
+		printf(",\"reason\":");
+		json_str(stdout, r->reason);
+		printf(",\"reply\":");
+		json_str(stdout, r->last_reply);
+		printf("}\n");
+		return 0;
+	}
+	printf("%s %s %s from=%s class=%s attempts=%d next=%s channel=%s reason=%s reply=%s\n",
+	    r->msg_id, r->state, log_quote(q1, sizeof(q1), r->addr),
+	    log_quote(q3, sizeof(q3), r->mail_from[0] ? r->mail_from : "<>"),
+	    r->cls_health ? "health" : "clean", r->attempts, next,
+	    r->channel[0] ? r->channel : "-", r->reason[0] ? r->reason : "-",
+	    log_quote(q2, sizeof(q2), r->last_reply[0] ? r->last_reply : "-"));
+	return 0;
+}
+
+static int
+do_list(struct store *s, int argc, char **argv)
+{
+	struct list_ctx l = {.json = argc > 1 && strcmp(argv[1], "--json") == 0};
+
+	if (store_queue_list(s, NULL, list_cb, &l) != STORE_OK) {
+		fprintf(stderr, "ntamsa: queue list: database error\n");
+		return 1;
+	}
+	if (!l.json && l.n == 0)
+		printf("queue empty\n");
+	return 0;
+}
+
+struct show_ctx {
+	int64_t n;
+};
+
+static int
+show_cb(const struct store_rcpt *r, void *arg)
+{
+	struct show_ctx *sc = arg;
+	char created[32], first[32], next[32], q[STORE_REPLY_MAX + 8];
+
+	if (sc->n++ == 0) {
+		fmt_time(r->created, created, sizeof(created));
+		printf("id: %s\ncreated: %s\naccount: %s\nmail_from: <%s>\nmessage_id: %s\n"
+		    "size: %lld\nclass: %s score=%d forced=%d\nbody_8bit: %d\ndata_key: %s\n",
+		    r->msg_id, created, r->account, r->mail_from, r->message_id,
+		    (long long)r->size, r->cls_health ? "health" : "clean", r->cls_score,
+		    r->cls_forced, r->body_8bit, r->shredded ? "shredded" : "present");
+	}
+	fmt_time(r->first_attempt, first, sizeof(first));
+	fmt_time(r->next_attempt, next, sizeof(next));
+	printf("rcpt: %s state=%s attempts=%d first=%s next=%s channel=%s reason=%s reply=%s\n",
+	    r->addr, r->state, r->attempts, first, next, r->channel[0] ? r->channel : "-",
+	    r->reason[0] ? r->reason : "-",
+	    log_quote(q, sizeof(q), r->last_reply[0] ? r->last_reply : "-"));
+	return 0;
+}
+
+/* The decrypted message to stdout: only on explicit request with the key. */
+static int
+show_content(const struct config *c, struct store *s, const char *id)
+{
+	char err[256], *pass = keys_passphrase_get();
+	struct keys_ring *ring = NULL;
+	struct store_reader *rd = NULL;
+	char buf[16384];
+	ssize_t n;
+	int rc;
+
+	rc = keys_load_ring(c->data_dir, pass, &ring, err, sizeof(err));
+	keys_passphrase_free(pass);
+	if (rc != 0) {
+		fprintf(stderr, "ntamsa: queue show --content: %s\n", err);
+		return 1;
+	}
+	rc = store_reader_open(s, ring, id, &rd);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ntamsa: queue show --content: %s\n", store_strerror(rc));
+		keys_ring_free(ring);
+		return 1;
+	}
+	printf("--- content ---\n");
+	fflush(stdout);
+	while ((n = store_reader_read(rd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			break;
+	store_reader_close(rd);
+	keys_ring_free(ring);
+	if (n < 0) {
+		fprintf(stderr, "ntamsa: queue show --content: %s\n", store_strerror((int)n));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+do_show(const struct config *c, struct store *s, int argc, char **argv)
+{
+	struct show_ctx sc = {0};
+	int content = argc > 2 && strcmp(argv[2], "--content") == 0;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (store_queue_list(s, argv[1], show_cb, &sc) != STORE_OK) {
+		fprintf(stderr, "ntamsa: queue show: database error\n");
+		return 1;
+	}
+	if (sc.n == 0) {
+		fprintf(stderr, "ntamsa: queue show: no such message %s\n", argv[1]);
+		return 1;
+	}
+	return content ? show_content(c, s, argv[1]) : 0;
+}
+
+struct ids {
+	size_t n, cap;
+	char (*id)[STORE_ID_LEN];
+};
+
+static int
+ids_cb(const struct store_rcpt *r, void *arg)
+{
+	struct ids *ids = arg;
+
+	if (strcmp(r->state, "queued") != 0)
+		return 0;
+	if (ids->n > 0 && strcmp(ids->id[ids->n - 1], r->msg_id) == 0)
+		return 0;
+	if (ids->n == ids->cap) {
+		size_t nc = ids->cap ? ids->cap * 2 : 64;
+		void *p = realloc(ids->id, nc * sizeof(*ids->id));
+		if (p == NULL)
+			return 1;
+		ids->id = p;
+		ids->cap = nc;
+	}
+	memcpy(ids->id[ids->n++], r->msg_id, STORE_ID_LEN);
+	return 0;
+}
+
+/* flush without an id: every message with a queued recipient. */
+static int
+flush_all(struct store *s)
+{
+	struct ids ids = {0};
+	int64_t total = 0, n;
+	int rc = store_queue_list(s, NULL, ids_cb, &ids);
+
+	for (size_t i = 0; rc == STORE_OK && i < ids.n; i++) {
+		rc = store_queue_op(s, "flush", ids.id[i], NULL, time(NULL), &n);
+		total += n;
+	}
+	free(ids.id);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ntamsa: queue flush: %s\n", store_strerror(rc));
+		return 1;
+	}
+	printf("flush: %lld recipient(s)\n", (long long)total);
+	return 0;
+}
+
+static int
+do_op(struct store *s, const char *op, int argc, char **argv)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (argc < 2) {
+		if (strcmp(op, "flush") == 0)
+			return flush_all(s);
+		fputs(usage, stderr);
+		return 2;
+	}
+	rc = store_queue_op(s, op, argv[1], argc > 2 ? argv[2] : NULL, time(NULL), &n);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "ntamsa: queue %s: %s\n", op, store_strerror(rc));
+		return 1;
+	}
+	printf("%s: %lld recipient(s)\n", op, (long long)n);
+	if (n > 0) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "op=%s rcpts=%lld", op, (long long)n);
+		(void)store_audit(s, "queue-op", argv[1], detail);
+	}
+	return n > 0 ? 0 : 1;
+}
 
 int
 cmd_queue(const struct config *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	fprintf(stderr, "ntamsa: %s: not implemented yet\n", argv[0]);
-	return 1;
+	struct store *s = NULL;
+	char err[512];
+	int rc;
+
+	if (cmd_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "flush") &&
+	    strcmp(sub, "hold") && strcmp(sub, "release") && strcmp(sub, "delete")) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (store_open(c->data_dir, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ntamsa: queue: %s\n", err);
+		return 1;
+	}
+	if (strcmp(sub, "list") == 0)
+		rc = do_list(s, argc - 1, argv + 1);
+	else if (strcmp(sub, "show") == 0)
+		rc = do_show(c, s, argc - 1, argv + 1);
+	else
+		rc = do_op(s, sub, argc - 1, argv + 1);
+	store_close(s);
+	return rc;
 }
