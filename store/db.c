@@ -379,8 +379,9 @@ apply_pragmas(struct store *s)
 		return rc != STORE_OK ? rc : STORE_ERR;
 	}
 	/* synchronous=FULL: with NORMAL a commit can roll back after power loss. */
+	/* temp_store=MEMORY: sorts and temp indexes never reach a temp file. */
 	return store_exec(s, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-	    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8000");
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000");
 }
 
 int
