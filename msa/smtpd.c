@@ -40,9 +40,11 @@ static struct {
 	SSL_CTX *ctx;
 	size_t n_sessions;
 	size_t cap;
-	int *fds;			/* live session sockets, for shutdown */
+	int *fds;			/* live session sockets (slots) */
 	struct ip_count *ips;		/* per-IP session counts */
 } reg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int stop_pipe[2] = {-1, -1};
 
 struct sess_arg {
 	struct smtp_server *srv;
@@ -163,7 +165,7 @@ session_thread(void *p)
 	struct sess_arg *a = p;
 	smtp_session_run(a->srv, a->fd, a->implicit, &a->peer);
 	int fd = a->fd;
-	/* Unregister before close: shutdown() must never hit a reused number. */
+	/* Unregister before close: the registry never names a reused number. */
 	reg_del(a->slot, a->ip);
 	close(fd);
 	free(a);
@@ -248,10 +250,11 @@ static void
 shutdown_sessions(struct smtp_server *srv)
 {
 	srv->stopping = 1;
+	/* Never read: stays readable and wakes every waiting session. */
+	char b = 1;
+	if (write(stop_pipe[1], &b, 1) != 1)
+		log_err("smtpd-stop", "error=%s", strerror(errno));
 	pthread_mutex_lock(&reg.mu);
-	for (size_t i = 0; i < reg.cap; i++)
-		if (reg.fds[i] >= 0)
-			(void)shutdown(reg.fds[i], SHUT_RD);
 	struct timespec dl;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += SHUTDOWN_WAIT_SECS;
@@ -302,8 +305,9 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd)
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = c;
 	srv->wake_fd = wake_fd;
-	if (sodium_init() < 0)
+	if (sodium_init() < 0 || pipe2(stop_pipe, O_CLOEXEC) != 0)
 		return -1;
+	srv->stop_fd = stop_pipe[0];
 	reg.cap = (size_t)c->max_sessions;
 	reg.fds = malloc(reg.cap * sizeof(int));
 	reg.ips = calloc(reg.cap, sizeof(struct ip_count));

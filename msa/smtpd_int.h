@@ -47,6 +47,7 @@ struct smtp_server {
 	int wake_fd;
 	char dummy_hash[256];		/* verified for unknown users: same cost */
 	volatile int stopping;		/* shutdown: answer 421 4.3.2 */
+	int stop_fd;			/* readable once stopping: wakes idle sessions */
 };
 
 struct smtp_session;

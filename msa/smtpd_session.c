@@ -10,6 +10,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ struct smtp_session {
 	struct smtp_server *srv;
 	const struct config *cfg;
 	int fd;
+	int timeout_ms;
 	SSL *ssl;
 	int implicit;
 	char ip[INET6_ADDRSTRLEN];
@@ -59,6 +62,7 @@ static void
 set_timeout(struct smtp_session *s, int64_t secs)
 {
 	struct timeval tv = {.tv_sec = (time_t)secs, .tv_usec = 0};
+	s->timeout_ms = secs > INT32_MAX / 1000 ? INT32_MAX : (int)(secs * 1000);
 	/* A failure only leaves the previous timeout in place. */
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -132,6 +136,21 @@ fill(struct smtp_session *s)
 		return -1;
 	if (s->in_len >= sizeof(s->in))
 		return -1;
+	/*
+	 * Wait for the client or for shutdown.  Waking sessions through the
+	 * stop pipe (not shutdown(2)) keeps the TLS session able to send 421.
+	 */
+	if (s->ssl == NULL || !SSL_has_pending(s->ssl)) {
+		struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
+		    {.fd = s->srv->stop_fd, .events = POLLIN}};
+		int r;
+		while ((r = poll(p, 2, s->timeout_ms)) < 0 && errno == EINTR)
+			;
+		if (r == 0)
+			errno = EAGAIN;
+		if (r <= 0 || (p[1].revents & POLLIN))
+			return -1;
+	}
 	for (;;) {
 		if (s->ssl != NULL) {
 			size_t got = 0;
