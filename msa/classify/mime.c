@@ -1,0 +1,559 @@
+/*
+ * mime.c - reading a message for the classifier: headers, MIME tree,
+ * transfer decoding, charsets, HTML.  libetpan parses a bounded private
+ * copy (DESIGN.md traps) and is used read-only.
+ */
+#include "msa/classify/internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+void
+cls_buf_init(struct cls_buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+int
+cls_buf_add(struct cls_buf *b, const char *s, size_t n)
+{
+	int full = 0;
+
+	if (n > b->max - b->len) {
+		n = b->max - b->len;
+		full = 1;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		if (nc > b->max + 1)
+			nc = b->max + 1;
+		np = realloc(b->p, nc);
+		if (np == NULL)
+			return -1;
+		b->p = np;
+		b->cap = nc;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return full ? -1 : 0;
+}
+
+void
+cls_buf_free(struct cls_buf *b)
+{
+	free(b->p);
+	cls_buf_init(b, b->max);
+}
+
+/* Append, noting a reached cap as a limit (the rest was not read). */
+static void
+doc_add(struct cls_doc *d, const char *s, size_t n)
+{
+	if (cls_buf_add(&d->text, s, n) != 0) {
+		if (d->text.len < d->text.max)
+			d->nomem = 1;
+		d->limit = 1;
+	}
+}
+
+static void
+doc_sep(struct cls_doc *d)
+{
+	doc_add(d, "\n\n", 2);
+}
+
+static int
+is_utf8_name(const char *cs)
+{
+	return cs == NULL || strcasecmp(cs, "utf-8") == 0 ||
+	    strcasecmp(cs, "utf8") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
+	    strcasecmp(cs, "ascii") == 0;
+}
+
+/* Latin-1 to UTF-8 by hand: the fallback when iconv does not know a charset. */
+static void
+add_latin1(struct cls_buf *out, const char *s, size_t n, int *err)
+{
+	char tmp[512];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (k + 2 > sizeof(tmp)) {
+			if (cls_buf_add(out, tmp, k) != 0)
+				*err = 1;
+			k = 0;
+		}
+		if (c < 0x80) {
+			tmp[k++] = (char)c;
+		} else {
+			tmp[k++] = (char)(0xc0 | (c >> 6));
+			tmp[k++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	if (k > 0 && cls_buf_add(out, tmp, k) != 0)
+		*err = 1;
+}
+
+/* Convert s (in charset cs) to UTF-8 and append it to out. */
+static int
+add_charset(struct cls_buf *out, const char *cs, const char *s, size_t n)
+{
+	char *conv = NULL;
+	size_t convlen = 0;
+	int err = 0;
+
+	if (is_utf8_name(cs))
+		return cls_buf_add(out, s, n);
+	if (charconv_buffer("utf-8", cs, s, n, &conv, &convlen) == MAIL_CHARCONV_NO_ERROR &&
+	    conv != NULL) {
+		err = cls_buf_add(out, conv, convlen);
+		charconv_buffer_free(conv);
+		return err;
+	}
+	if (conv != NULL)
+		charconv_buffer_free(conv);
+	/* Unknown or broken: windows-1252 and latin-1 are what remains in practice. */
+	add_latin1(out, s, n, &err);
+	return err ? -1 : 0;
+}
+
+/* Decode RFC 2047 encoded words in a header value or file name into d. */
+static void
+add_phrase(struct cls_doc *d, const char *s, size_t n)
+{
+	size_t idx = 0;
+	char *res = NULL;
+
+	if (n == 0)
+		return;
+	if (strstr(s, "=?") != NULL &&
+	    mailmime_encoded_phrase_parse("iso-8859-1", s, n, &idx, "utf-8", &res) ==
+	    MAILIMF_NO_ERROR && res != NULL) {
+		doc_add(d, res, strlen(res));
+		free(res);
+		return;
+	}
+	free(res);
+	{
+		struct cls_buf tmp;
+
+		cls_buf_init(&tmp, 1u << 20);
+		if (add_charset(&tmp, "iso-8859-1", s, n) == 0 && tmp.len > 0) {
+			/* Raw 8-bit headers: take them as UTF-8 when they are. */
+			doc_add(d, tmp.p, tmp.len);
+		}
+		cls_buf_free(&tmp);
+	}
+}
+
+/* Case-insensitive search for needle in s[0..n). */
+static const char *
+memcasestr(const char *s, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (strncasecmp(s + i, needle, m) == 0)
+			return s + i;
+	return NULL;
+}
+
+/* R-CLS-2: the Subject tag and the X-NTA7516-Classify header. */
+static void
+check_subject_tag(struct cls_doc *d, const char *subj, size_t n)
+{
+	if (memcasestr(subj, n, "[veilig]") != NULL ||
+	    memcasestr(subj, n, "[secure]") != NULL)
+		d->forced_secure = 1;
+}
+
+static void
+check_classify_header(struct cls_doc *d, const char *v, size_t n)
+{
+	while (n > 0 && isspace((unsigned char)*v)) {
+		v++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (n == 6 && strncasecmp(v, "secure", 6) == 0)
+		d->forced_secure = 1;
+	else if (n == 6 && strncasecmp(v, "normal", 6) == 0)
+		d->forced_normal = 1;
+}
+
+/* Handle one unfolded header line name: value. */
+static void
+header_line(struct cls_doc *d, const char *line, size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+	size_t nl, vl;
+	const char *v;
+	char *copy;
+
+	if (colon == NULL)
+		return;
+	nl = (size_t)(colon - line);
+	v = colon + 1;
+	vl = n - nl - 1;
+	if (nl == 7 && strncasecmp(line, "subject", 7) == 0) {
+		size_t before = d->text.len;
+
+		copy = malloc(vl + 1);
+		if (copy == NULL) {
+			d->nomem = 1;
+			return;
+		}
+		memcpy(copy, v, vl);
+		copy[vl] = '\0';
+		add_phrase(d, copy, vl);
+		free(copy);
+		check_subject_tag(d, d->text.p ? d->text.p + before : "", d->text.len - before);
+		doc_sep(d);
+	} else if (nl == 19 && strncasecmp(line, "x-nta7516-classify", 18) == 0) {
+		check_classify_header(d, v, vl);
+	}
+}
+
+/*
+ * Walk the header section (up to the first empty line), unfolding
+ * continuation lines into one bounded line buffer.
+ */
+static void
+read_headers(struct cls_doc *d, const char *msg, size_t len)
+{
+	struct cls_buf line;
+	size_t i = 0, end = len < CLS_MAX_HEADER ? len : CLS_MAX_HEADER;
+
+	cls_buf_init(&line, 64u << 10);
+	while (i < end) {
+		size_t s = i, e;
+
+		while (i < end && msg[i] != '\n')
+			i++;
+		e = i;
+		if (i < end)
+			i++;
+		if (e > s && msg[e - 1] == '\r')
+			e--;
+		if (e == s)
+			break;			/* end of header section */
+		if ((msg[s] == ' ' || msg[s] == '\t') && line.len > 0) {
+			if (cls_buf_add(&line, msg + s, e - s) != 0)
+				d->limit = 1;
+			continue;
+		}
+		if (line.len > 0)
+			header_line(d, line.p, line.len);
+		line.len = 0;
+		if (cls_buf_add(&line, msg + s, e - s) != 0)
+			d->limit = 1;
+	}
+	if (line.len > 0)
+		header_line(d, line.p, line.len);
+	cls_buf_free(&line);
+}
+
+/* Count multipart and message/rfc822 headers: a cheap bound on the tree. */
+static int
+too_complex(const char *msg, size_t len)
+{
+	int n = 0;
+
+	for (size_t i = 0; i + 10 <= len; i++) {
+		char c = msg[i];
+
+		if ((c == 'm' || c == 'M') &&
+		    (strncasecmp(msg + i, "multipart/", 10) == 0 ||
+		    (i + 15 <= len && strncasecmp(msg + i, "message/rfc822", 14) == 0)))
+			if (++n > CLS_MAX_MULTI)
+				return 1;
+	}
+	return 0;
+}
+
+static void walk(struct cls_doc *d, struct mailmime *m, int depth);
+
+static const char *
+subtype_of(struct mailmime_content *ct)
+{
+	return ct != NULL && ct->ct_subtype != NULL ? ct->ct_subtype : "";
+}
+
+static int
+ext_is(const char *name, const char *const *exts)
+{
+	const char *dot = name != NULL ? strrchr(name, '.') : NULL;
+
+	if (dot == NULL)
+		return 0;
+	for (size_t i = 0; exts[i] != NULL; i++)
+		if (strcasecmp(dot + 1, exts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An attachment we do not read: count it by kind, so the explanation can say so. */
+static void
+note_unread(struct cls_doc *d, struct mailmime_content *ct, const char *fname)
+{
+	static const char *const pdf[] = {"pdf", NULL};
+	static const char *const office[] = {"doc", "docx", "xls", "xlsx", "ppt",
+	    "pptx", "odt", "ods", "odp", "rtf", NULL};
+	static const char *const img[] = {"jpg", "jpeg", "png", "gif", "tif",
+	    "tiff", "bmp", "heic", "dcm", NULL};
+	const char *sub = subtype_of(ct);
+	int type = ct && ct->ct_type && ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE ?
+	    ct->ct_type->tp_data.tp_discrete_type->dt_type : -1;
+
+	if (strcasecmp(sub, "pdf") == 0 || ext_is(fname, pdf))
+		d->att_pdf++;
+	else if (strncasecmp(sub, "vnd.openxmlformats", 18) == 0 ||
+	    strncasecmp(sub, "vnd.ms-", 7) == 0 || strcasecmp(sub, "msword") == 0 ||
+	    strncasecmp(sub, "vnd.oasis", 9) == 0 || ext_is(fname, office))
+		d->att_office++;
+	else if (type == MAILMIME_DISCRETE_TYPE_IMAGE || ext_is(fname, img))
+		d->att_image++;
+	else
+		d->att_other++;
+}
+
+/* Append decoded text of a text part, converting charset and HTML. */
+static void
+add_text_part(struct cls_doc *d, const char *sub, const char *cs,
+    const char *data, size_t n)
+{
+	struct cls_buf utf, plain;
+	int markup = strcasecmp(sub, "html") == 0 || strcasecmp(sub, "xml") == 0 ||
+	    strcasecmp(sub, "xhtml+xml") == 0;
+
+	cls_buf_init(&utf, CLS_MAX_TEXT);
+	if (add_charset(&utf, cs, data, n) != 0) {
+		d->limit = 1;
+	}
+	if (markup) {
+		cls_buf_init(&plain, CLS_MAX_TEXT);
+		if (cls_html_to_text(&plain, utf.p ? utf.p : "", utf.len) != 0)
+			d->limit = 1;
+		doc_add(d, plain.p ? plain.p : "", plain.len);
+		cls_buf_free(&plain);
+	} else {
+		doc_add(d, utf.p ? utf.p : "", utf.len);
+	}
+	cls_buf_free(&utf);
+	doc_sep(d);
+}
+
+static void
+walk_single(struct cls_doc *d, struct mailmime *m)
+{
+	struct mailmime_single_fields sf;
+	struct mailmime_data *body = m->mm_data.mm_single;
+	struct mailmime_content *ct = m->mm_content_type;
+	const char *fname;
+	int is_text;
+	char *dec = NULL;
+	size_t declen = 0, idx = 0;
+
+	memset(&sf, 0, sizeof(sf));
+	mailmime_single_fields_init(&sf, m->mm_mime_fields, ct);
+	d->parts++;
+	fname = sf.fld_disposition_filename ? sf.fld_disposition_filename : sf.fld_content_name;
+	if (fname != NULL) {
+		/* File names say a lot ("ontslagbrief_jansen.pdf"): read them. */
+		add_phrase(d, fname, strlen(fname));
+		doc_sep(d);
+	}
+	/* A part without Content-Type is text/plain (RFC 2045 5.2). */
+	is_text = ct == NULL || (ct->ct_type != NULL &&
+	    ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    ct->ct_type->tp_data.tp_discrete_type->dt_type == MAILMIME_DISCRETE_TYPE_TEXT);
+	if (!is_text) {
+		note_unread(d, ct, fname);
+		return;
+	}
+	if (body == NULL || body->dt_type != MAILMIME_DATA_TEXT)
+		return;
+	if (fname != NULL)
+		d->att_text++;
+	if (mailmime_part_parse(body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length,
+	    &idx, sf.fld_encoding ? sf.fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT,
+	    &dec, &declen) != MAILIMF_NO_ERROR || dec == NULL) {
+		/* Undecodable: read it as it stands rather than not at all. */
+		add_text_part(d, subtype_of(ct), sf.fld_content_charset,
+		    body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length);
+		return;
+	}
+	add_text_part(d, subtype_of(ct), sf.fld_content_charset, dec, declen);
+	mailmime_decoded_part_free(dec);
+}
+
+/*
+ * multipart/alternative: the versions say the same thing, so only one is
+ * read: the one with the most text (the HTML version when the plain one is
+ * a stub, and vice versa).
+ */
+static void
+walk_alternative(struct cls_doc *d, struct mailmime *m, int depth)
+{
+	struct cls_doc best, cur;
+	int have = 0;
+
+	memset(&best, 0, sizeof(best));
+	for (clistiter *it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
+	    it != NULL; it = clist_next(it)) {
+		memset(&cur, 0, sizeof(cur));
+		cls_buf_init(&cur.text, d->text.max - d->text.len);
+		walk(&cur, clist_content(it), depth + 1);
+		/* Limits and unread attachments of every version count. */
+		d->limit |= cur.limit;
+		d->nomem |= cur.nomem;
+		d->att_pdf += cur.att_pdf;
+		d->att_office += cur.att_office;
+		d->att_image += cur.att_image;
+		d->att_other += cur.att_other;
+		d->att_text += cur.att_text;
+		d->parts += cur.parts;
+		if (!have || cur.text.len > best.text.len) {
+			cls_buf_free(&best.text);
+			best.text = cur.text;
+			have = 1;
+		} else {
+			cls_buf_free(&cur.text);
+		}
+	}
+	if (have)
+		doc_add(d, best.text.p ? best.text.p : "", best.text.len);
+	cls_buf_free(&best.text);
+}
+
+static void
+walk_message(struct cls_doc *d, struct mailmime *m, int depth)
+{
+	struct mailimf_fields *f = m->mm_data.mm_message.mm_fields;
+
+	if (f != NULL && depth > 0) {
+		/* An attached message: its Subject is text too. */
+		for (clistiter *it = clist_begin(f->fld_list); it != NULL; it = clist_next(it)) {
+			struct mailimf_field *fl = clist_content(it);
+
+			if (fl->fld_type == MAILIMF_FIELD_SUBJECT && fl->fld_data.fld_subject &&
+			    fl->fld_data.fld_subject->sbj_value) {
+				const char *v = fl->fld_data.fld_subject->sbj_value;
+
+				add_phrase(d, v, strlen(v));
+				doc_sep(d);
+			}
+		}
+	}
+	if (m->mm_data.mm_message.mm_msg_mime != NULL)
+		walk(d, m->mm_data.mm_message.mm_msg_mime, depth + 1);
+}
+
+static void
+walk(struct cls_doc *d, struct mailmime *m, int depth)
+{
+	if (m == NULL)
+		return;
+	if (depth > CLS_MAX_DEPTH) {
+		d->limit = 1;		/* not read: unsure, so fail safe */
+		return;
+	}
+	switch (m->mm_type) {
+	case MAILMIME_SINGLE:
+		walk_single(d, m);
+		break;
+	case MAILMIME_MULTIPLE:
+		if (strcasecmp(subtype_of(m->mm_content_type), "alternative") == 0) {
+			walk_alternative(d, m, depth);
+			break;
+		}
+		for (clistiter *it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
+		    it != NULL; it = clist_next(it))
+			walk(d, clist_content(it), depth + 1);
+		break;
+	case MAILMIME_MESSAGE:
+		walk_message(d, m, depth);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Without a usable MIME tree: read the body bytes as they are. */
+static void
+read_raw_body(struct cls_doc *d, const char *msg, size_t len)
+{
+	const char *b = memcasestr(msg, len < CLS_MAX_HEADER ? len : CLS_MAX_HEADER, "\n\n");
+	const char *b2 = memcasestr(msg, len < CLS_MAX_HEADER ? len : CLS_MAX_HEADER, "\r\n\r\n");
+	size_t off = 0;
+
+	if (b2 != NULL && (b == NULL || b2 < b))
+		off = (size_t)(b2 - msg) + 4;
+	else if (b != NULL)
+		off = (size_t)(b - msg) + 2;
+	{
+		int err = 0;
+
+		add_latin1(&d->text, msg + off, len - off, &err);
+		if (err)
+			d->limit = 1;
+	}
+}
+
+int
+cls_doc_read(struct cls_doc *d, const char *msg, size_t len)
+{
+	struct mailmime *mime = NULL;
+	size_t n = len < CLS_MAX_INPUT ? len : CLS_MAX_INPUT;
+	size_t idx = 0;
+	char *copy;
+
+	memset(d, 0, sizeof(*d));
+	cls_buf_init(&d->text, CLS_MAX_TEXT);
+	if (len > CLS_MAX_INPUT)
+		d->limit = 1;
+	read_headers(d, msg, n);
+	if (too_complex(msg, n)) {
+		d->limit = 1;
+		read_raw_body(d, msg, n);
+		return d->nomem ? -1 : 0;
+	}
+	/* A private, NUL-terminated, bounded copy: libetpan reads, never writes ours. */
+	copy = malloc(n + 1);
+	if (copy == NULL) {
+		d->nomem = 1;
+		return -1;
+	}
+	memcpy(copy, msg, n);
+	copy[n] = '\0';
+	if (mailmime_parse(copy, n, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
+		d->limit = 1;
+		read_raw_body(d, copy, n);
+	} else {
+		walk(d, mime, 0);
+		mailmime_free(mime);
+	}
+	free(copy);
+	return d->nomem ? -1 : 0;
+}
+
+void
+cls_doc_free(struct cls_doc *d)
+{
+	cls_buf_free(&d->text);
+}
