@@ -59,6 +59,7 @@ struct smtpc_facts {
 	int starttls_offered;
 	int tls;			/* the session is encrypted */
 	char tls_version[16];		/* "TLSv1.3" */
+	int tls_version_num;		/* TLS1_3_VERSION ... (0 = no TLS) */
 	char cipher[64];
 	char peer_sha256[65];		/* leaf certificate SHA-256, hex */
 	int tlsa_added;			/* usable TLSA records OpenSSL accepted */

@@ -277,6 +277,7 @@ record_session(SSL *s, struct smtpc_facts *f)
 
 	f->tls = 1;
 	snprintf(f->tls_version, sizeof(f->tls_version), "%s", SSL_get_version(s));
+	f->tls_version_num = SSL_version(s);
 	snprintf(f->cipher, sizeof(f->cipher), "%s", SSL_get_cipher_name(s));
 	if (leaf != NULL)
 		cert_digest(leaf, f->peer_sha256);

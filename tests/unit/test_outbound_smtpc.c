@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "outbound/conncache.h"
 #include "outbound/smtpc.h"
 
 #define PEER_ADDR "127.0.60.1"
@@ -406,6 +407,36 @@ test_limits(void **state)
 	smtpc_close(c);
 }
 
+static void
+test_conncache(void **state)
+{
+	struct out_conncache *cc = out_cc_new(30);
+	struct smtpc *c = open_ok("cert=good", 1), *got;
+	char k1[OUT_CC_KEY_MAX], k2[OUT_CC_KEY_MAX];
+
+	(void)state;
+	assert_non_null(cc);
+	out_cc_key(k1, sizeof(k1), "bijlage-c", "pkix", "mx.good.test", PEER_ADDR, peer_port);
+	out_cc_key(k2, sizeof(k2), "regular", "opportunistic", "mx.good.test", PEER_ADDR, peer_port);
+	out_cc_put(cc, k1, c, 1000);
+	assert_int_equal(out_cc_count(cc), 1);
+	/* Another channel to the same host never gets this connection. */
+	assert_null(out_cc_get(cc, k2, 1001));
+	got = out_cc_get(cc, k1, 1001);
+	assert_ptr_equal(got, c);
+	assert_int_equal(out_cc_count(cc), 0);
+	assert_int_equal(smtpc_rset(got), SMTPC_OK);
+	out_cc_put(cc, k1, got, 1001);
+	/* Idle too long: closed, not handed out. */
+	assert_null(out_cc_get(cc, k1, 1100));
+	assert_int_equal(out_cc_count(cc), 0);
+	c = open_ok("cert=good", 1);
+	out_cc_put(cc, k1, c, 2000);
+	out_cc_expire(cc, 2031);
+	assert_int_equal(out_cc_count(cc), 0);
+	out_cc_free(cc);
+}
+
 int
 main(void)
 {
@@ -414,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_send_reuse),
 		cmocka_unit_test(test_rcpt_results),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_conncache),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
