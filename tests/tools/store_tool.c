@@ -69,11 +69,21 @@ open_all(const char *dir, struct store **s, struct keys_pub **pub, struct keys_r
 	}
 	if (pub != NULL && keys_load_pub(dir, pub, err, sizeof(err)) != KEYS_OK) {
 		printf("error keys: %s\n", err);
+		store_close(*s);
 		return 3;
 	}
-	if (ring != NULL && keys_load_ring(dir, NULL, ring, err, sizeof(err)) != KEYS_OK) {
-		printf("error keys: %s\n", err);
-		return 3;
+	if (ring != NULL) {
+		/* Passphrase as ntamsa takes it: NTAMSA_KEY_PASSPHRASE(_FD). */
+		char *pass = keys_passphrase_get();
+		int krc = keys_load_ring(dir, pass, ring, err, sizeof(err));
+		keys_passphrase_free(pass);
+		if (krc != KEYS_OK) {
+			printf("error keys: %s\n", err);
+			if (pub != NULL)
+				keys_pub_free(*pub);
+			store_close(*s);
+			return 3;
+		}
 	}
 	return 0;
 }
