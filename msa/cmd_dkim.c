@@ -1,13 +1,122 @@
-/* cmd_dkim.c - placeholder until the owning issue lands. */
+/*
+ * cmd_dkim.c - `ntamsa dkim keygen DOMAIN SELECTOR [--bits N] [--out FILE]`.
+ *
+ * Writes a new RSA private key (mode 0600, never over an existing file) and
+ * prints the DNS TXT record to publish on stdout; the config line that
+ * enables it goes to stderr.  Rotation without a gap (R-DKIM-1): generate
+ * under a new selector, publish, wait for the TTL, then switch the
+ * dkim.domain line; keep the old record until mail signed with it is read.
+ */
 #include "msa/cmd.h"
+#include "outbound/dkim.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ntamsa dkim keygen DOMAIN SELECTOR [--bits N] [--out FILE]\n"
+	    "  Generate an RSA DKIM key (default %d bits, at least %d) and print\n"
+	    "  the DNS TXT record.  Default FILE: <data_dir>/dkim/DOMAIN.SELECTOR.key\n",
+	    OUT_DKIM_DEFAULT_BITS, OUT_DKIM_MIN_BITS);
+}
+
+static int
+parse_bits(const char *s, int *bits)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < 0 || v > 65536)
+		return -1;
+	*bits = (int)v;
+	return 0;
+}
+
+/* <data_dir>/dkim/DOMAIN.SELECTOR.key, creating the directory 0700. */
+static int
+default_path(const struct config *c, const char *domain, const char *sel,
+    char *out, size_t cap)
+{
+	char dir[4096];
+
+	if (snprintf(dir, sizeof(dir), "%s/dkim", c->data_dir) >= (int)sizeof(dir))
+		return -1;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "ntamsa: dkim: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (snprintf(out, cap, "%s/%s.%s.key", dir, domain, sel) >= (int)cap)
+		return -1;
+	return 0;
+}
+
+static int
+keygen(const struct config *c, int argc, char **argv)
+{
+	const char *domain = NULL, *sel = NULL, *out = NULL;
+	char path[4096], txt[8192], err[512];
+	int bits = OUT_DKIM_DEFAULT_BITS, i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--bits") == 0 && i + 1 < argc) {
+			if (parse_bits(argv[++i], &bits) < 0) {
+				fprintf(stderr, "ntamsa: dkim: --bits: not a number\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+			out = argv[++i];
+		} else if (argv[i][0] == '-') {
+			usage(stderr);
+			return 2;
+		} else if (domain == NULL) {
+			domain = argv[i];
+		} else if (sel == NULL) {
+			sel = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (domain == NULL || sel == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (out == NULL) {
+		if (default_path(c, domain, sel, path, sizeof(path)) < 0)
+			return 1;
+		out = path;
+	}
+	rc = out_dkim_keygen(domain, sel, bits, out, txt, sizeof(txt), err, sizeof(err));
+	if (rc == OUT_DKIM_WEAK) {
+		fprintf(stderr, "ntamsa: dkim: %s\n", err);
+		return 2;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "ntamsa: dkim: %s\n", err);
+		return 1;
+	}
+	printf("%s\n", txt);
+	fprintf(stderr, "ntamsa: dkim: key written to %s (%d bits); enable with:\n"
+	    "  [dkim]\n  domain = %s %s %s\n", out, bits, domain, sel, out);
+	return 0;
+}
 
 int
 cmd_dkim(const struct config *c, int argc, char **argv)
 {
-	(void)c;
-	(void)argc;
-	fprintf(stderr, "ntamsa: %s: not implemented yet\n", argv[0]);
-	return 1;
+	if (cmd_wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return keygen(c, argc - 1, argv + 1);
+	usage(stderr);
+	return 2;
 }

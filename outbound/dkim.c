@@ -1,0 +1,585 @@
+/*
+ * dkim.c - DKIM signing (RFC 6376): rsa-sha256, simple/simple, no l=.
+ *
+ * Header fields are hashed exactly as they are (simple canonicalization,
+ * RFC 6376 3.4.1), which is why rewrite.c never re-folds anything.  The
+ * body is hashed as it streams past; only a run of trailing CRLFs is held
+ * back (as a count), because simple canonicalization drops empty lines at
+ * the end of the body (3.4.3).
+ */
+#include "outbound/dkim.h"
+#include "outbound/rewrite.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#define DKIM_KEYS_MAX (CONFIG_LIST_MAX + 1)
+#define DOMAIN_MAX 254
+#define SELECTOR_MAX 64
+#define SIG_BYTES_MAX (OUT_DKIM_MAX_BITS / 8)
+
+struct dkim_key {
+	char domain[DOMAIN_MAX];	/* "" = the default key */
+	char selector[SELECTOR_MAX];
+	EVP_PKEY *pkey;
+};
+
+struct out_dkim {
+	size_t n;
+	struct dkim_key k[DKIM_KEYS_MAX];
+};
+
+struct out_dkim_sig {
+	const struct dkim_key *key;
+	char domain[DOMAIN_MAX];
+	EVP_MD_CTX *body;
+	size_t pend_crlf;		/* trailing CRLFs not hashed yet */
+	int have_cr;			/* a CR not hashed yet */
+	char *hdr;			/* copy of the header block */
+	size_t hdr_len;
+};
+
+/* Header fields signed (R-DKIM-1); From is over-signed. */
+static const char *const signed_names[] = {
+	"From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
+	"Content-Type", "X-NTA7516",
+};
+#define NSIGNED (sizeof(signed_names) / sizeof(signed_names[0]))
+
+/* ------------------------------------------------------------ keys */
+
+static int
+label_ok(const char *s, size_t max, int underscore)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= max || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && c != '-' && c != '.' && !(underscore && c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+key_load(struct dkim_key *k, const struct config *c, const char *domain,
+    const char *selector, const char *file, char *err, size_t errlen)
+{
+	char *path = config_path(c, file);
+	FILE *f;
+	int bits;
+
+	if (path == NULL) {
+		snprintf(err, errlen, "dkim: out of memory");
+		return OUT_DKIM_ERR;
+	}
+	if (!label_ok(selector, SELECTOR_MAX, 1) ||
+	    (domain[0] != '\0' && !label_ok(domain, DOMAIN_MAX, 0))) {
+		snprintf(err, errlen, "dkim: bad domain or selector for key %s", path);
+		free(path);
+		return OUT_DKIM_ERR;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "dkim: %s: %s", path, strerror(errno));
+		free(path);
+		return OUT_DKIM_ERR;
+	}
+	k->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (k->pkey == NULL) {
+		snprintf(err, errlen, "dkim: %s: not a PEM private key", path);
+		free(path);
+		return OUT_DKIM_ERR;
+	}
+	bits = EVP_PKEY_get_bits(k->pkey);
+	if (!EVP_PKEY_is_a(k->pkey, "RSA") || bits < OUT_DKIM_MIN_BITS ||
+	    bits > OUT_DKIM_MAX_BITS) {
+		snprintf(err, errlen, "dkim: %s: need an RSA key of %d..%d bits "
+		    "(R-DKIM-1)", path, OUT_DKIM_MIN_BITS, OUT_DKIM_MAX_BITS);
+		EVP_PKEY_free(k->pkey);
+		k->pkey = NULL;
+		free(path);
+		return OUT_DKIM_WEAK;
+	}
+	free(path);
+	snprintf(k->selector, sizeof(k->selector), "%s", selector);
+	for (size_t i = 0; domain[i] != '\0' && i + 1 < sizeof(k->domain); i++) {
+		k->domain[i] = (char)tolower((unsigned char)domain[i]);
+		k->domain[i + 1] = '\0';
+	}
+	return OUT_DKIM_OK;
+}
+
+/* Split "DOMAIN SELECTOR KEYFILE" into three words (in place). */
+static int
+split3(char *s, char **w)
+{
+	int n = 0;
+	char *save = NULL, *t;
+
+	for (t = strtok_r(s, " \t", &save); t != NULL; t = strtok_r(NULL, " \t", &save)) {
+		if (n == 3)
+			return -1;
+		w[n++] = t;
+	}
+	return n == 3 ? 0 : -1;
+}
+
+int
+out_dkim_load(const struct config *c, struct out_dkim **out, char *err,
+    size_t errlen)
+{
+	struct out_dkim *d;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "dkim: out of memory");
+		return OUT_DKIM_ERR;
+	}
+	for (i = 0; i < c->dkim_domain.n; i++) {
+		char line[1024], *w[3];
+
+		if (snprintf(line, sizeof(line), "%s", c->dkim_domain.v[i]) >=
+		    (int)sizeof(line) || split3(line, w) < 0) {
+			snprintf(err, errlen, "dkim.domain: want \"DOMAIN SELECTOR "
+			    "KEYFILE\", got \"%s\"", c->dkim_domain.v[i]);
+			out_dkim_free(d);
+			return OUT_DKIM_ERR;
+		}
+		rc = key_load(&d->k[d->n], c, w[0], w[1], w[2], err, errlen);
+		if (rc < 0) {
+			out_dkim_free(d);
+			return rc;
+		}
+		d->n++;
+	}
+	if (c->dkim_key != NULL && c->dkim_key[0] != '\0') {
+		if (c->dkim_selector == NULL || c->dkim_selector[0] == '\0') {
+			snprintf(err, errlen, "dkim.key is set but dkim.selector is not");
+			out_dkim_free(d);
+			return OUT_DKIM_ERR;
+		}
+		rc = key_load(&d->k[d->n], c, "", c->dkim_selector, c->dkim_key,
+		    err, errlen);
+		if (rc < 0) {
+			out_dkim_free(d);
+			return rc;
+		}
+		d->n++;
+	}
+	*out = d;
+	return OUT_DKIM_OK;
+}
+
+void
+out_dkim_free(struct out_dkim *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++)
+		EVP_PKEY_free(d->k[i].pkey);
+	free(d);
+}
+
+/* The key for a From: domain: its own line, else the default. */
+static const struct dkim_key *
+key_for(const struct out_dkim *d, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->k[i].domain[0] != '\0' && strcmp(d->k[i].domain, domain) == 0)
+			return &d->k[i];
+	for (i = 0; i < d->n; i++)
+		if (d->k[i].domain[0] == '\0')
+			return &d->k[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ body */
+
+static const char crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+
+static int
+flush_crlf(struct out_dkim_sig *s)
+{
+	while (s->pend_crlf > 0) {
+		size_t n = s->pend_crlf < 16 ? s->pend_crlf : 16;
+
+		if (EVP_DigestUpdate(s->body, crlfs, 2 * n) != 1)
+			return OUT_DKIM_ERR;
+		s->pend_crlf -= n;
+	}
+	return OUT_DKIM_OK;
+}
+
+int
+out_dkim_body(struct out_dkim_sig *s, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t i = 0;
+
+	if (s == NULL || (buf == NULL && len > 0))
+		return OUT_DKIM_ERR;
+	while (i < len) {
+		const char *cr;
+		size_t run;
+
+		if (s->have_cr) {
+			s->have_cr = 0;
+			if (p[i] == '\n') {
+				s->pend_crlf++;
+				i++;
+				continue;
+			}
+			/* A CR not followed by LF is content. */
+			if (flush_crlf(s) < 0 || EVP_DigestUpdate(s->body, "\r", 1) != 1)
+				return OUT_DKIM_ERR;
+		}
+		if (p[i] == '\r') {
+			s->have_cr = 1;
+			i++;
+			continue;
+		}
+		/* Content up to the next CR goes straight into the hash. */
+		if (flush_crlf(s) < 0)
+			return OUT_DKIM_ERR;
+		cr = memchr(p + i, '\r', len - i);
+		run = cr != NULL ? (size_t)(cr - (p + i)) : len - i;
+		if (EVP_DigestUpdate(s->body, p + i, run) != 1)
+			return OUT_DKIM_ERR;
+		i += run;
+	}
+	return OUT_DKIM_OK;
+}
+
+/* ---------------------------------------------------------- header */
+
+int
+out_dkim_begin(const struct out_dkim *d, const char *hdr, size_t len,
+    struct out_dkim_sig **out)
+{
+	struct out_dkim_sig *s;
+	const struct dkim_key *k;
+	char domain[DOMAIN_MAX];
+
+	*out = NULL;
+	if (d == NULL || hdr == NULL || len == 0 || len > OUT_HDR_MAX)
+		return OUT_DKIM_ERR;
+	if (out_rw_from_domain(hdr, len, domain, sizeof(domain)) < 0)
+		return OUT_DKIM_ERR;
+	if ((k = key_for(d, domain)) == NULL)
+		return OUT_DKIM_NOKEY;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return OUT_DKIM_ERR;
+	s->key = k;
+	memcpy(s->domain, domain, sizeof(domain));
+	s->hdr = malloc(len);
+	s->body = EVP_MD_CTX_new();
+	if (s->hdr == NULL || s->body == NULL ||
+	    EVP_DigestInit_ex(s->body, EVP_sha256(), NULL) != 1) {
+		out_dkim_abort(s);
+		return OUT_DKIM_ERR;
+	}
+	memcpy(s->hdr, hdr, len);
+	s->hdr_len = len;
+	*out = s;
+	return OUT_DKIM_OK;
+}
+
+void
+out_dkim_abort(struct out_dkim_sig *s)
+{
+	if (s == NULL)
+		return;
+	EVP_MD_CTX_free(s->body);
+	free(s->hdr);
+	free(s);
+}
+
+/* Up to max fields of this name, in header order: offsets and lengths. */
+struct span {
+	size_t off, len;
+};
+
+static size_t
+fields_named(const char *h, size_t len, const char *name, struct span *sp,
+    size_t max)
+{
+	size_t off = 0, n = 0, k = strlen(name);
+
+	while (off < len) {
+		const char *nl = memchr(h + off, '\n', len - off);
+		size_t l = nl != NULL ? (size_t)(nl - (h + off)) + 1 : len - off;
+		size_t start = off;
+
+		if (l <= 2 && (h[off] == '\r' || h[off] == '\n'))
+			break;		/* the empty line */
+		off += l;
+		while (off < len && (h[off] == ' ' || h[off] == '\t')) {
+			nl = memchr(h + off, '\n', len - off);
+			off = nl != NULL ? (size_t)(nl - h) + 1 : len;
+		}
+		if (off - start > k && strncasecmp(h + start, name, k) == 0) {
+			size_t j = start + k;
+
+			while (j < off && (h[j] == ' ' || h[j] == '\t'))
+				j++;
+			if (j < off && h[j] == ':' && n < max) {
+				sp[n].off = start;
+				sp[n].len = off - start;
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+/* Bounded appender for the signature field. */
+struct sbuf {
+	char *p;
+	size_t cap, len;
+	int err;
+};
+
+static void
+sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->err || n > b->cap - b->len) {
+		b->err = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+#define FIELDS_MAX 16
+
+/*
+ * Hash the signed header fields (RFC 6376 5.4.2: several instances are
+ * taken from the bottom up) and build the h= list into b.
+ */
+static int
+hash_headers(struct out_dkim_sig *s, EVP_MD_CTX *md, struct sbuf *b)
+{
+	size_t i, j, first = 1;
+
+	for (i = 0; i < NSIGNED; i++) {
+		struct span sp[FIELDS_MAX];
+		size_t n = fields_named(s->hdr, s->hdr_len, signed_names[i], sp,
+		    FIELDS_MAX);
+		/* Over-sign From: one more h= entry than instances, so no
+		 * From can be added without breaking the signature. */
+		size_t listed = i == 0 ? n + 1 : n;
+
+		for (j = 0; j < listed; j++) {
+			if (!first)
+				sb_str(b, ":");
+			first = 0;
+			sb_str(b, signed_names[i]);
+			if (j < n && EVP_DigestSignUpdate(md, s->hdr + sp[n - 1 - j].off,
+			    sp[n - 1 - j].len) != 1)
+				return OUT_DKIM_ERR;
+		}
+	}
+	return b->err ? OUT_DKIM_SPACE : OUT_DKIM_OK;
+}
+
+static int
+b64(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+	if (cap < 4 * ((n + 2) / 3) + 1)
+		return -1;
+	return EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+/* Append v folded into lines of at most 72 characters. */
+static void
+sb_folded(struct sbuf *b, const char *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += 72) {
+		if (i > 0)
+			sb_str(b, "\r\n\t ");
+		sb_put(b, v + i, n - i < 72 ? n - i : 72);
+	}
+}
+
+int
+out_dkim_end(struct out_dkim_sig *s, time_t now, char *out, size_t cap,
+    size_t *out_len)
+{
+	unsigned char bh[EVP_MAX_MD_SIZE], sig[SIG_BYTES_MAX];
+	unsigned int bhl = 0;
+	char bh64[64], sig64[4 * (SIG_BYTES_MAX / 3 + 1) + 1], num[32];
+	size_t sigl = sizeof(sig);
+	struct sbuf b = {.p = out, .cap = cap};
+	EVP_MD_CTX *md = NULL;
+	int rc = OUT_DKIM_ERR, n64;
+
+	if (s == NULL || out == NULL || out_len == NULL)
+		goto done;
+	/* RFC 6376 3.4.3: trailing empty lines dropped, one CRLF ends the body. */
+	if (s->have_cr && EVP_DigestUpdate(s->body, "\r", 1) != 1)
+		goto done;
+	if (EVP_DigestUpdate(s->body, "\r\n", 2) != 1 ||
+	    EVP_DigestFinal_ex(s->body, bh, &bhl) != 1 ||
+	    b64(bh, bhl, bh64, sizeof(bh64)) < 0)
+		goto done;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->key->pkey) != 1)
+		goto done;
+	sb_str(&b, "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=");
+	sb_str(&b, s->domain);
+	sb_str(&b, "; s=");
+	sb_str(&b, s->key->selector);
+	snprintf(num, sizeof(num), ";\r\n\tt=%lld; h=", (long long)now);
+	sb_str(&b, num);
+	if ((rc = hash_headers(s, md, &b)) < 0)
+		goto done;
+	rc = OUT_DKIM_ERR;
+	sb_str(&b, ";\r\n\tbh=");
+	sb_str(&b, bh64);
+	sb_str(&b, ";\r\n\tb=");
+	if (b.err) {
+		rc = OUT_DKIM_SPACE;
+		goto done;
+	}
+	/* The signature field itself, b= empty, without its CRLF (3.7). */
+	if (EVP_DigestSignUpdate(md, out, b.len) != 1 ||
+	    EVP_DigestSignFinal(md, NULL, &sigl) != 1 || sigl > sizeof(sig) ||
+	    EVP_DigestSignFinal(md, sig, &sigl) != 1 ||
+	    (n64 = b64(sig, sigl, sig64, sizeof(sig64))) < 0)
+		goto done;
+	sb_folded(&b, sig64, (size_t)n64);
+	sb_str(&b, "\r\n");
+	if (b.err) {
+		rc = OUT_DKIM_SPACE;
+		goto done;
+	}
+	*out_len = b.len;
+	rc = OUT_DKIM_OK;
+done:
+	EVP_MD_CTX_free(md);
+	out_dkim_abort(s);
+	return rc;
+}
+
+/* ---------------------------------------------------------- keygen */
+
+static int
+write_key(EVP_PKEY *pk, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f;
+	int ok;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return OUT_DKIM_ERR;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(path);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return OUT_DKIM_ERR;
+	}
+	ok = PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) == 1;
+	ok = fflush(f) == 0 && ok;
+	ok = fsync(fileno(f)) == 0 && ok;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		unlink(path);
+		snprintf(err, errlen, "%s: write failed", path);
+		return OUT_DKIM_ERR;
+	}
+	return OUT_DKIM_OK;
+}
+
+/* "SEL._domainkey.DOMAIN. IN TXT ( "v=DKIM1; k=rsa; " "p=..." ... )" */
+static int
+txt_record(EVP_PKEY *pk, const char *domain, const char *selector, char *txt,
+    size_t cap)
+{
+	unsigned char *der = NULL;
+	int dl = i2d_PUBKEY(pk, &der), n64;
+	char p64[4 * (OUT_DKIM_MAX_BITS / 8 + 100) / 3 + 8];
+	struct sbuf b = {.p = txt, .cap = cap};
+	size_t i;
+
+	if (dl <= 0)
+		return OUT_DKIM_ERR;
+	n64 = b64(der, (size_t)dl, p64, sizeof(p64));
+	OPENSSL_free(der);
+	if (n64 < 0)
+		return OUT_DKIM_ERR;
+	sb_str(&b, selector);
+	sb_str(&b, "._domainkey.");
+	sb_str(&b, domain);
+	sb_str(&b, ". IN TXT ( \"v=DKIM1; k=rsa; p=\"");
+	/* A TXT character-string holds at most 255 octets (RFC 1035). */
+	for (i = 0; i < (size_t)n64; i += 250) {
+		sb_str(&b, "\n\t\"");
+		sb_put(&b, p64 + i, (size_t)n64 - i < 250 ? (size_t)n64 - i : 250);
+		sb_str(&b, "\"");
+	}
+	sb_str(&b, " )");
+	sb_put(&b, "", 1);
+	return b.err ? OUT_DKIM_SPACE : OUT_DKIM_OK;
+}
+
+int
+out_dkim_keygen(const char *domain, const char *selector, int bits,
+    const char *path, char *txt, size_t txtcap, char *err, size_t errlen)
+{
+	EVP_PKEY *pk;
+	int rc;
+
+	if (!label_ok(domain, DOMAIN_MAX, 0) || !label_ok(selector, SELECTOR_MAX, 1)) {
+		snprintf(err, errlen, "bad domain or selector");
+		return OUT_DKIM_ERR;
+	}
+	if (bits < OUT_DKIM_MIN_BITS || bits > OUT_DKIM_MAX_BITS) {
+		snprintf(err, errlen, "--bits must be %d..%d (R-DKIM-1)",
+		    OUT_DKIM_MIN_BITS, OUT_DKIM_MAX_BITS);
+		return OUT_DKIM_WEAK;
+	}
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	if (pk == NULL) {
+		snprintf(err, errlen, "RSA key generation failed");
+		return OUT_DKIM_ERR;
+	}
+	rc = txt_record(pk, domain, selector, txt, txtcap);
+	if (rc < 0)
+		snprintf(err, errlen, "DNS record does not fit");
+	else
+		rc = write_key(pk, path, err, errlen);
+	EVP_PKEY_free(pk);
+	return rc;
+}
