@@ -305,17 +305,26 @@ static int
 set_dir(struct config *c, const char *path)
 {
 	const char *slash = strrchr(path, '/');
+	char *d = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (d == NULL)
+		return -1;
+	if (slash == path) {
+		free(d);
+		d = strdup("/");
+	}
+	/*
+	 * Absolute, so that resolved paths stay right after a chdir and
+	 * resolving one twice changes nothing.
+	 */
+	char *abs = d ? realpath(d, NULL) : NULL;
+	free(d);
+	if (abs == NULL)
+		return -1;
 	free(c->path);
 	free(c->dir);
 	c->path = strdup(path);
-	c->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
-	if (c->path == NULL || c->dir == NULL)
-		return -1;
-	if (slash == path) {
-		free(c->dir);
-		c->dir = strdup("/");
-	}
-	return c->dir ? 0 : -1;
+	c->dir = abs;
+	return c->path ? 0 : -1;
 }
 
 static int
@@ -342,7 +351,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	if (set_dir(c, path) != 0 || reresolve_defaults(c) != 0) {
 		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(err, errlen, "%s: cannot resolve its directory: %s", path, strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {

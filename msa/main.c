@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_CONF "./var/ntamsa.conf"
@@ -69,6 +70,8 @@ main(int argc, char **argv)
 	int i = 1;
 
 	harden_process();
+	/* Everything ntamsa creates (database, keys, spool) is private. */
+	umask(077);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			conf = argv[++i];

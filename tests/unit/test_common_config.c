@@ -52,6 +52,9 @@ test_load_good(void **state)
 	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
 	assert_string_equal(c.hostname, "mx.example.test");
 	assert_string_equal(c.data_dir, "/tmp/data");
+	char *again = config_path(&c, c.data_dir);
+	assert_string_equal(again, "/tmp/data");
+	free(again);
 	assert_int_equal(c.max_message_size, 10 * 1048576);
 	assert_int_equal(c.dns_unbound_option.n, 2);
 	assert_string_equal(c.dns_unbound_option.v[0], "local-zone: test. transparent");
