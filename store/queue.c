@@ -296,7 +296,7 @@ store_msg_pending(struct store *s, const char *msg_id, int64_t *n)
 	*n = 0;
 	store_lock(s);
 	rc = store_prepare(s, "SELECT COUNT(*) FROM recipients WHERE msg_id = ?1"
-	    " AND state NOT IN ('delivered', 'bounced', 'portal', 'deleted')", &st);
+	    " AND state NOT IN ('delivered', 'bounced', 'deleted')", &st);
 	if (rc == STORE_OK) {
 		sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(st);

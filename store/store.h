@@ -202,7 +202,10 @@ int store_rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_
 int store_queue_op(struct store *s, const char *op, const char *msg_id,
     const char *rcpt, time_t now, int64_t *n);
 
-/* Recipients of msg_id not yet in a final state. */
+/*
+ * Recipients of msg_id that still need the message data: not delivered,
+ * bounced or deleted (a portal recipient still needs it for the portal).
+ */
 int store_msg_pending(struct store *s, const char *msg_id, int64_t *n);
 
 /* One attempt record: the proof of delivery (R-LOG-1). */

@@ -1,0 +1,328 @@
+/*
+ * deliver_msg.c - the outgoing message as a stream: the sealed blob is
+ * decrypted (store_reader) and read twice, once to rewrite the header and
+ * compute the DKIM body hash, once to send.  Plaintext exists only in
+ * memory (the header block, wiped after use) and on the wire: never on
+ * disk.  Also the DSNs, built from the original header without content.
+ */
+#include "outbound/deliver_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "outbound/dkim.h"
+#include "outbound/dsn.h"
+#include "outbound/rewrite.h"
+
+#define READ_STEP 16384
+
+struct msgsrc {
+	struct dctx *d;
+	char msg_id[STORE_ID_LEN];
+	struct store_reader *rd;
+	size_t orig_hdr_len;		/* bytes of the stored header to skip */
+	uint64_t body_len;
+	char *out;			/* DKIM-Signature + rewritten header */
+	size_t out_len, out_off;
+	size_t skipped;
+};
+
+static void
+wipe_free(char *p, size_t len)
+{
+	if (p != NULL) {
+		sodium_memzero(p, len);
+		free(p);
+	}
+}
+
+/*
+ * Read the header block (with its empty line) into a buffer; *extra gets
+ * how many body bytes were read past it.  The reader stays open.
+ */
+static int
+read_header(struct store_reader *rd, char **buf, size_t *cap, size_t *have, size_t *hdr_len)
+{
+	for (;;) {
+		int rc = *have ? out_rw_header_len(*buf, *have, hdr_len) : OUT_RW_ETOOBIG;
+		ssize_t n;
+
+		if (rc == OUT_RW_OK)
+			return MSG_OK;
+		if (*have >= OUT_HDR_MAX)
+			return MSG_BAD;
+		if (*cap - *have < READ_STEP) {
+			size_t nc = *cap ? *cap * 2 : 4 * READ_STEP;
+			char *p = malloc(nc);
+			if (p == NULL)
+				return MSG_TEMP;
+			if (*buf != NULL)
+				memcpy(p, *buf, *have);
+			wipe_free(*buf, *cap);
+			*buf = p;
+			*cap = nc;
+		}
+		n = store_reader_read(rd, *buf + *have, READ_STEP);
+		if (n < 0)
+			return MSG_TEMP;
+		if (n == 0)
+			return out_rw_header_len(*buf, *have, hdr_len) == OUT_RW_OK ? MSG_OK : MSG_BAD;
+		*have += (size_t)n;
+	}
+}
+
+int
+msg_load_header(struct dctx *d, const char *msg_id, char **hdr, size_t *len)
+{
+	struct store_reader *rd = NULL;
+	char *buf = NULL;
+	size_t cap = 0, have = 0, hl = 0;
+	int rc;
+
+	*hdr = NULL;
+	*len = 0;
+	if (store_reader_open(d->s, d->ring, msg_id, &rd) != STORE_OK)
+		return MSG_TEMP;
+	rc = read_header(rd, &buf, &cap, &have, &hl);
+	store_reader_close(rd);
+	if (rc != MSG_OK) {
+		wipe_free(buf, cap);
+		return rc;
+	}
+	/* Keep only the header: the body part read along is wiped. */
+	sodium_memzero(buf + hl, cap - hl);
+	*hdr = buf;
+	*len = hl;
+	return MSG_OK;
+}
+
+void
+msg_free_header(char *hdr, size_t len)
+{
+	(void)len;
+	if (hdr != NULL) {
+		sodium_memzero(hdr, len);
+		free(hdr);
+	}
+}
+
+/* Rewrite the header for the channel into m->out (after room for the signature). */
+static int
+rewrite(struct msgsrc *m, const char *hdr, size_t hl, int nta, time_t now,
+    char **rw, size_t *rwlen, size_t *rwcap)
+{
+	char dom[256] = "";
+	struct out_rw_opts o = {.nta_channel = nta, .provider_id = m->d->c->nta_provider_id};
+
+	if (out_rw_from_domain(hdr, hl, dom, sizeof(dom)) == OUT_RW_OK)
+		o.sender_compliant = out_policy_sender_compliant(&m->d->pc, dom, NULL, now);
+	*rwcap = hl + out_rw_extra(&o);
+	*rw = malloc(*rwcap);
+	if (*rw == NULL)
+		return MSG_TEMP;
+	if (out_rw_header(hdr, hl, &o, *rw, *rwcap, rwlen) != OUT_RW_OK)
+		return MSG_BAD;
+	return MSG_OK;
+}
+
+/* DKIM over the rewritten header and the body (rest of buf, then the reader). */
+static int
+sign(struct msgsrc *m, const char *rw, size_t rwlen, const char *body0, size_t n0,
+    time_t now, char *sig, size_t *siglen)
+{
+	struct out_dkim_sig *ds = NULL;
+	char buf[READ_STEP];
+	ssize_t n;
+	int rc = out_dkim_begin(m->d->dkim, rw, rwlen, &ds);
+
+	if (rc == OUT_DKIM_NOKEY)
+		return MSG_NOKEY;
+	if (rc != OUT_DKIM_OK)
+		return MSG_BAD;
+	m->body_len = n0;
+	if (n0 > 0 && out_dkim_body(ds, body0, n0) != OUT_DKIM_OK)
+		goto fail;
+	while ((n = store_reader_read(m->rd, buf, sizeof(buf))) > 0) {
+		m->body_len += (uint64_t)n;
+		if (out_dkim_body(ds, buf, (size_t)n) != OUT_DKIM_OK)
+			goto fail;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	if (n < 0)
+		goto fail;
+	return out_dkim_end(ds, now, sig, OUT_DKIM_SIG_MAX, siglen) == OUT_DKIM_OK ? MSG_OK : MSG_BAD;
+fail:
+	sodium_memzero(buf, sizeof(buf));
+	out_dkim_abort(ds);
+	return MSG_TEMP;
+}
+
+static int
+prepare(struct msgsrc *m, int nta, time_t now)
+{
+	char *buf = NULL, *rw = NULL, sig[OUT_DKIM_SIG_MAX];
+	size_t cap = 0, have = 0, hl = 0, rwlen = 0, rwcap = 0, siglen = 0;
+	int rc;
+
+	if (store_reader_open(m->d->s, m->d->ring, m->msg_id, &m->rd) != STORE_OK)
+		return MSG_TEMP;
+	rc = read_header(m->rd, &buf, &cap, &have, &hl);
+	if (rc == MSG_OK)
+		rc = rewrite(m, buf, hl, nta, now, &rw, &rwlen, &rwcap);
+	if (rc == MSG_OK)
+		rc = sign(m, rw, rwlen, buf + hl, have - hl, now, sig, &siglen);
+	if (rc == MSG_OK && (m->out = malloc(siglen + rwlen)) == NULL)
+		rc = MSG_TEMP;
+	if (rc == MSG_OK) {
+		memcpy(m->out, sig, siglen);
+		memcpy(m->out + siglen, rw, rwlen);
+		m->out_len = siglen + rwlen;
+		m->orig_hdr_len = hl;
+	}
+	wipe_free(buf, cap);
+	wipe_free(rw, rwcap);
+	store_reader_close(m->rd);
+	m->rd = NULL;
+	return rc;
+}
+
+int
+msgsrc_prepare(struct dctx *d, const char *msg_id, int nta_channel, time_t now,
+    struct msgsrc **out)
+{
+	struct msgsrc *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (m == NULL)
+		return MSG_TEMP;
+	m->d = d;
+	snprintf(m->msg_id, sizeof(m->msg_id), "%s", msg_id);
+	rc = prepare(m, nta_channel, now);
+	if (rc != MSG_OK) {
+		msgsrc_free(m);
+		return rc;
+	}
+	*out = m;
+	return MSG_OK;
+}
+
+int
+msgsrc_rewind(struct msgsrc *m)
+{
+	if (m->rd != NULL) {
+		store_reader_close(m->rd);
+		m->rd = NULL;
+	}
+	m->out_off = 0;
+	m->skipped = 0;
+	return MSG_OK;
+}
+
+uint64_t
+msgsrc_size(const struct msgsrc *m)
+{
+	return m->out_len + m->body_len;
+}
+
+/* Skip the stored header before streaming the body. */
+static int
+skip_header(struct msgsrc *m, char *buf, size_t len)
+{
+	while (m->skipped < m->orig_hdr_len) {
+		size_t want = m->orig_hdr_len - m->skipped;
+		ssize_t n = store_reader_read(m->rd, buf, want < len ? want : len);
+
+		if (n <= 0)
+			return -1;
+		m->skipped += (size_t)n;
+	}
+	sodium_memzero(buf, len);
+	return 0;
+}
+
+ssize_t
+msgsrc_read(void *arg, void *buf, size_t len)
+{
+	struct msgsrc *m = arg;
+
+	if (m->out_off < m->out_len) {
+		size_t k = m->out_len - m->out_off;
+
+		if (k > len)
+			k = len;
+		memcpy(buf, m->out + m->out_off, k);
+		m->out_off += k;
+		return (ssize_t)k;
+	}
+	if (m->rd == NULL) {
+		if (store_reader_open(m->d->s, m->d->ring, m->msg_id, &m->rd) != STORE_OK)
+			return -1;
+		if (skip_header(m, buf, len) != 0)
+			return -1;
+	}
+	return store_reader_read(m->rd, buf, len);
+}
+
+void
+msgsrc_free(struct msgsrc *m)
+{
+	if (m == NULL)
+		return;
+	if (m->rd != NULL)
+		store_reader_close(m->rd);
+	wipe_free(m->out, m->out_len);
+	free(m);
+}
+
+/* The DSN goes in as a new message from the null sender (no loops). */
+static int
+dsn_store(struct dctx *d, const char *to, const char *buf, size_t len)
+{
+	struct store_msg *sm = NULL;
+	struct store_meta meta = {.account = "", .mail_from = "", .message_id = ""};
+	int rc = store_msg_new(d->s, d->pub, &sm);
+
+	if (rc != STORE_OK)
+		return rc;
+	if ((rc = store_msg_write(sm, buf, len)) != STORE_OK ||
+	    (rc = store_msg_add_rcpt(sm, to)) != STORE_OK) {
+		store_msg_abort(sm);
+		return rc;
+	}
+	return store_msg_commit(sm, &meta);
+}
+
+int
+dsn_queue(struct dctx *d, const struct store_rcpt *r, const char *status,
+    const char *remote, const char *diag, int expired, time_t now)
+{
+	struct out_dsn_info info = {.reporting_mta = d->c->hostname, .sender = r->mail_from,
+	    .arrival = r->created, .now = now, .expired = expired};
+	struct out_dsn_rcpt dr = {.rcpt = r->addr, .action = "failed", .status = status,
+	    .remote_mta = remote, .diagnostic = diag, .last_attempt = now};
+	char *hdr = NULL, *out = NULL;
+	size_t hl = 0, ol = 0;
+	int rc;
+
+	if (r->mail_from[0] == '\0')
+		return 0;	/* never a DSN to the null sender */
+	/* Without the header (key gone, tamper) the DSN still goes, headerless. */
+	if (msg_load_header(d, r->msg_id, &hdr, &hl) != MSG_OK)
+		hdr = NULL;
+	rc = out_dsn_build(&info, &dr, 1, hdr, hl, &out, &ol);
+	msg_free_header(hdr, hl);
+	if (rc == OUT_DSN_NONE)
+		return 0;
+	if (rc != OUT_DSN_OK)
+		return -1;
+	rc = dsn_store(d, r->mail_from, out, ol);
+	free(out);
+	if (rc != STORE_OK)
+		return -1;
+	log_info("dsn-queued", "msg=%s status=%s", r->msg_id, status);
+	return 0;
+}
