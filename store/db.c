@@ -171,6 +171,36 @@ store_prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	return STORE_OK;
 }
 
+int
+store_cached(struct store *s, int slot, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = NULL;
+	if (slot < 0 || slot >= STORE_SLOT_MAX)
+		return STORE_ERR;
+	if (s->cache[slot] == NULL) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->cache[slot], NULL);
+		if (rc != SQLITE_OK) {
+			log_warn("store-prepare", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(s->db));
+			s->cache[slot] = NULL;
+			return store_map(rc);
+		}
+	}
+	*st = s->cache[slot];
+	return STORE_OK;
+}
+
+void
+store_release(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
 /*
  * BEGIN IMMEDIATE takes the write lock now, so a transaction never fails
  * half-way on a lock upgrade.  busy_timeout already waits; retry a few
@@ -446,6 +476,9 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	for (int i = 0; i < STORE_SLOT_MAX; i++)
+		if (s->cache[i] != NULL)
+			(void)sqlite3_finalize(s->cache[i]);
 	if (s->db != NULL)
 		(void)sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);

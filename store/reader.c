@@ -126,7 +126,8 @@ next_chunk(struct store_reader *r)
 	int rc;
 
 	store_lock(s);
-	rc = store_prepare(s, "SELECT data FROM chunks WHERE msg_id = ?1 AND idx = ?2", &st);
+	rc = store_cached(s, STORE_SLOT_CHUNK_SEL,
+	    "SELECT data FROM chunks WHERE msg_id = ?1 AND idx = ?2", &st);
 	if (rc != STORE_OK) {
 		store_unlock(s);
 		return rc;
@@ -141,7 +142,7 @@ next_chunk(struct store_reader *r)
 		    r->pt, &r->ptlen);
 	} else
 		rc = rc == SQLITE_DONE ? STORE_TAMPER : db_err(s);
-	sqlite3_finalize(st);
+	store_release(st);
 	store_unlock(s);
 	if (rc == STORE_OK) {
 		r->ptpos = 0;

@@ -23,6 +23,16 @@
 
 struct gc_req;
 
+/* Statements of the hot paths, prepared once per connection (store_cached). */
+enum store_slot {
+	STORE_SLOT_CHUNK_INS,
+	STORE_SLOT_MSG_INS,
+	STORE_SLOT_MSG_UPD,
+	STORE_SLOT_RCPT_INS,
+	STORE_SLOT_CHUNK_SEL,
+	STORE_SLOT_MAX = 16		/* room for queue.c */
+};
+
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t mu;		/* serialises every use of db */
@@ -34,6 +44,8 @@ struct store {
 	struct gc_req *gc_head, *gc_tail;	/* waiting to be committed */
 	int gc_leader;			/* a thread is committing a batch */
 	uint64_t gc_batches, gc_msgs;	/* for the benchmark */
+
+	sqlite3_stmt *cache[STORE_SLOT_MAX];
 };
 
 void store_lock(struct store *s);
@@ -52,6 +64,14 @@ int store_exec(struct store *s, const char *sql);
 
 /* Prepare a statement (cached by SQLite's own cache is not enough: we keep none). */
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st);
+
+/*
+ * A cached statement for slot (prepared on first use).  Lock held.  Give it
+ * back with store_release() before unlocking: a statement left mid-step
+ * would hold a read snapshot open and block WAL checkpoints.
+ */
+int store_cached(struct store *s, int slot, const char *sql, sqlite3_stmt **st);
+void store_release(sqlite3_stmt *st);
 
 /* Checkpoint the WAL and truncate it (after shredding). Lock held. */
 int store_checkpoint(struct store *s);

@@ -1,0 +1,249 @@
+/*
+ * bench_store.c - figures for the encrypted message store (no assertions).
+ *
+ *   bench_store commit DIR THREADS COUNT   COUNT 2 KB messages from THREADS
+ *                                          threads sharing one store (group commit)
+ *   bench_store plain DIR COUNT            plain SQLite: one 2 KB row per
+ *                                          transaction, the store's pragmas
+ *   bench_store crypt SIZE COUNT           encryption only: DK, seal, chunks
+ *   bench_store write DIR SIZE COUNT       whole path: write + commit of SIZE
+ * Each prints one line "name value unit ..." for bench_store.sh to compare.
+ */
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keys/keys.h"
+#include "store/store.h"
+#include "store/store_int.h"
+
+#define SMALL 2048
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+setup(const char *dir, struct store **s, struct keys_pub **pub)
+{
+	char err[512];
+
+	if (keys_init(dir, NULL, err, sizeof(err)) != KEYS_OK ||
+	    keys_load_pub(dir, pub, err, sizeof(err)) != KEYS_OK ||
+	    store_open(dir, s, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "bench_store: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+put(struct store *s, struct keys_pub *pub, const uint8_t *data, size_t len)
+{
+	struct store_meta meta = {.account = "bench@example.test", .mail_from = "bench@example.test"};
+	struct store_msg *m;
+	int rc = store_msg_new(s, pub, &m);
+
+	for (size_t off = 0; rc == STORE_OK && off < len; off += 65536)
+		rc = store_msg_write(m, data + off, len - off < 65536 ? len - off : 65536);
+	if (rc == STORE_OK)
+		rc = store_msg_add_rcpt(m, "rcpt@example.net");
+	if (rc != STORE_OK) {
+		store_msg_abort(m);
+		return rc;
+	}
+	return store_msg_commit(m, &meta);
+}
+
+struct worker {
+	struct store *s;
+	struct keys_pub *pub;
+	int n;
+	int failed;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t data[SMALL];
+
+	memset(data, 'x', sizeof(data));
+	for (int i = 0; i < w->n; i++)
+		if (put(w->s, w->pub, data, sizeof(data)) != STORE_OK)
+			w->failed++;
+	return NULL;
+}
+
+static int
+bench_commit(const char *dir, int threads, int count)
+{
+	struct store *s;
+	struct keys_pub *pub;
+	struct worker *w = calloc((size_t)threads, sizeof(*w));
+	pthread_t *th = calloc((size_t)threads, sizeof(*th));
+	uint64_t batches, msgs;
+	int failed = 0;
+
+	if (w == NULL || th == NULL || setup(dir, &s, &pub) != 0)
+		return 1;
+	double t0 = now();
+	for (int i = 0; i < threads; i++) {
+		w[i] = (struct worker){.s = s, .pub = pub, .n = count / threads};
+		if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
+			return 1;
+	}
+	for (int i = 0; i < threads; i++) {
+		(void)pthread_join(th[i], NULL);
+		failed += w[i].failed;
+	}
+	double dt = now() - t0;
+	store_gc_stats(s, &batches, &msgs);
+	printf("commit threads=%d %.0f msgs/s (%llu msgs in %llu transactions, %.1f per fsync, %d failed, %.2f ms per commit call)\n",
+	    threads, (double)msgs / dt, (unsigned long long)msgs, (unsigned long long)batches,
+	    batches ? (double)msgs / (double)batches : 0.0, failed,
+	    dt * 1000.0 * threads / (double)(msgs ? msgs : 1));
+	store_close(s);
+	keys_pub_free(pub);
+	free(w);
+	free(th);
+	return 0;
+}
+
+/* The floor: one 2 KB row per durable transaction, no encryption. */
+static int
+bench_plain(const char *dir, int count)
+{
+	char path[4096];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint8_t data[SMALL];
+
+	memset(data, 'x', sizeof(data));
+	snprintf(path, sizeof(path), "%s/plain.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    " PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+	    " CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO t (data) VALUES (?1)", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_store: plain: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	double t0 = now();
+	for (int i = 0; i < count; i++) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return 1;
+		sqlite3_bind_blob(st, 1, data, sizeof(data), SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return 1;
+		sqlite3_reset(st);
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			return 1;
+	}
+	double dt = now() - t0;
+	printf("plain %.0f rows/s (%.3f ms per commit)\n", count / dt, dt * 1000.0 / count);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return 0;
+}
+
+/* Encryption alone, as the write path does it: fresh DK, sealed, chunks. */
+static int
+bench_crypt(size_t size, int count)
+{
+	char err[512], dir[] = "/tmp/ntamsa-bench-crypt-XXXXXX";
+	struct keys_pub *pub;
+	uint8_t *pt = malloc(STORE_CHUNK), *ct = malloc(STORE_CHUNK + STORE_CHUNK_OVERHEAD);
+	uint8_t sealed[KEYS_SEALED_DK_LEN];
+	const char *id = "0123456789abcdef0123456789abcdef";
+	uint32_t kid;
+	size_t outlen;
+
+	if (pt == NULL || ct == NULL || mkdtemp(dir) == NULL ||
+	    keys_init(dir, NULL, err, sizeof(err)) != KEYS_OK ||
+	    keys_load_pub(dir, &pub, err, sizeof(err)) != KEYS_OK)
+		return 1;
+	memset(pt, 'y', STORE_CHUNK);
+	double t0 = now();
+	for (int i = 0; i < count; i++) {
+		uint8_t *dk = keys_dk_new();
+		EVP_CIPHER_CTX *ctx;
+		if (dk == NULL || keys_dk_seal(pub, dk, sealed, &kid) != KEYS_OK ||
+		    (ctx = store_gcm_new(dk, 1)) == NULL)
+			return 1;
+		uint32_t idx = 0;
+		for (size_t off = 0; off < size || off == 0; off += STORE_CHUNK, idx++) {
+			size_t n = size - off < STORE_CHUNK ? size - off : STORE_CHUNK;
+			if (store_chunk_seal(ctx, id, idx, off + n >= size, pt, n, ct, &outlen) != 0)
+				return 1;
+			if (size == 0)
+				break;
+		}
+		EVP_CIPHER_CTX_free(ctx);
+		keys_dk_free(dk);
+	}
+	double dt = now() - t0;
+	printf("crypt size=%zu %.1f MB/s (%.1f us per message, key + seal + chunks)\n", size,
+	    (double)size * count / dt / 1e6, dt * 1e6 / count);
+	keys_pub_free(pub);
+	free(pt);
+	free(ct);
+	/* Remove the throw-away keys. */
+	char p[4200];
+	for (int k = 0; k < 3; k++) {
+		static const char *names[] = {"keys/store-1.sec", "keys/store-1.pub", "keys/current"};
+		snprintf(p, sizeof(p), "%s/%s", dir, names[k]);
+		(void)remove(p);
+	}
+	snprintf(p, sizeof(p), "%s/keys", dir);
+	(void)remove(p);
+	(void)remove(dir);
+	return 0;
+}
+
+static int
+bench_write(const char *dir, size_t size, int count)
+{
+	struct store *s;
+	struct keys_pub *pub;
+	uint8_t *data = malloc(size);
+
+	if (data == NULL || setup(dir, &s, &pub) != 0)
+		return 1;
+	memset(data, 'z', size);
+	double t0 = now();
+	for (int i = 0; i < count; i++)
+		if (put(s, pub, data, size) != STORE_OK)
+			return 1;
+	double dt = now() - t0;
+	printf("write size=%zu %.1f MB/s stored durably (%.1f ms per message)\n", size,
+	    (double)size * count / dt / 1e6, dt * 1000.0 / count);
+	store_close(s);
+	keys_pub_free(pub);
+	free(data);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "commit"))
+		return bench_commit(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "plain"))
+		return bench_plain(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "crypt"))
+		return bench_crypt((size_t)atol(argv[2]), atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "write"))
+		return bench_write(argv[2], (size_t)atol(argv[3]), atoi(argv[4]));
+	fprintf(stderr, "usage: bench_store commit|plain|crypt|write ...\n");
+	return 2;
+}
