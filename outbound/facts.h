@@ -28,6 +28,13 @@
 int out_facts_gather(struct dns_resolver *r, const char *domain, int health,
     uint16_t port, time_t now, struct out_dns_facts *df);
 
+/*
+ * Only the NTA TXT set of domain (no MX, no hosts): for the sending
+ * domain's own compliance (out_policy_sender_compliant, R-HDR-1).
+ */
+int out_facts_gather_nta(struct dns_resolver *r, const char *domain, time_t now,
+    struct out_dns_facts *df);
+
 /* Map an ntadns state to the policy's. */
 enum out_dns out_facts_state(enum dns_state s);
 

@@ -282,7 +282,7 @@ hop_addr_fail(struct out_hop *h)
 	return 0;
 }
 
-/* Collect the usable TLSA records (DANE-TA(2), DANE-EE(3); RFC 7672 3.1). */
+/* Collect the usable TLSA records (DANE-TA(2), DANE-EE(3); RFC 7672 3.1.3). */
 static void
 hop_usable_tlsa(struct out_hop *h)
 {
@@ -292,7 +292,10 @@ hop_usable_tlsa(struct out_hop *h)
 	for (i = 0; i < h->host->n_tlsa && i < OUT_TLSA_MAX; i++) {
 		const struct out_tlsa *t = &h->host->tlsa[i];
 
-		if (t->usage == 2 || t->usage == 3)
+		/* Unknown selectors / matching types are unusable too (RFC 6698
+		 * 7.2, 7.3; the same rule as ntadns's n_usable). */
+		if ((t->usage == 2 || t->usage == 3) && t->selector <= 1 &&
+		    t->mtype <= 2)
 			h->tlsa[h->n_tlsa++] = t;
 	}
 }

@@ -30,7 +30,9 @@
 /* Hard caps (one place): hosts per recipient domain, TLSA and addresses per host. */
 #define OUT_HOSTS_MAX 16
 #define OUT_TLSA_MAX 16
-#define OUT_TLSA_DATA_MAX 64		/* SHA2-512 digest; full keys are refused */
+#define OUT_TLSA_DATA_MAX 64		/* SHA2-512 digest; a usable record with full
+					 * data (matching type 0) makes the TLSA
+					 * answer count as tempfail: never a downgrade */
 #define OUT_ADDRS_MAX 8
 #define OUT_HOSTNAME_MAX 254		/* 253 octets + NUL */
 #define OUT_ADDRSTR_MAX 46		/* INET6_ADDRSTRLEN */
@@ -146,6 +148,9 @@ struct out_host_facts {
 	enum out_dns tlsa_state;	/* valid when tlsa_looked_up */
 	size_t n_tlsa;			/* 0 with tlsa_state secure = securely absent */
 	struct out_tlsa tlsa[OUT_TLSA_MAX];
+	char tlsa_base[OUT_HOSTNAME_MAX];	/* TLSA base domain (RFC 7672 2.2.2):
+						 * DANE-TA reference identifier
+						 * besides name */
 };
 
 enum out_nta {
@@ -206,7 +211,8 @@ struct out_hop {
 	enum out_reason reason;		/* why this channel / why skipped */
 	int skip;			/* temporary failure before connecting
 					 * (bogus/tempfail address or TLSA) */
-	size_t n_tlsa;			/* DANE: the usable (2/3) records only */
+	size_t n_tlsa;			/* DANE: the usable records only: usage 2/3,
+					 * selector 0/1, matching type 0..2 */
 	const struct out_tlsa *tlsa[OUT_TLSA_MAX];
 };
 

@@ -29,6 +29,7 @@ enum hk {
 	H_TLSA_BOGUS,
 	H_TLSA_TEMP,
 	H_NOLOOKUP,	/* addr secure but TLSA never looked up */
+	H_BADPARAM,	/* TLSA 3 2 1 and 2 0 9: unknown selector / matching type */
 };
 
 /* TLS presets: what one connection showed. */
@@ -218,6 +219,9 @@ static const struct row rows[] = {
 	{.name = "h-c-tlsa-unusable", .health = 1, .nta = OUT_NTA_VALID, .mxh = {H_UNUSABLE},
 	    .tls = {T_PKIX_OK},
 	    .want_ch = OUT_CH_BIJLAGE_C, .want_act = OUT_ACT_DELIVER, .want_why = OUT_R_TLSA_UNUSABLE},
+	{.name = "h-c-tlsa-unknown-params-unusable", .health = 1, .nta = OUT_NTA_VALID,
+	    .mxh = {H_BADPARAM}, .tls = {T_PKIX_OK},
+	    .want_ch = OUT_CH_BIJLAGE_C, .want_act = OUT_ACT_DELIVER, .want_why = OUT_R_TLSA_UNUSABLE},
 	{.name = "h-c-tlsa-insecure", .health = 1, .nta = OUT_NTA_VALID, .mxh = {H_TLSA_INSEC},
 	    .tls = {T_PKIX_OK},
 	    .want_ch = OUT_CH_BIJLAGE_C, .want_act = OUT_ACT_DELIVER, .want_why = OUT_R_TLSA_INSECURE},
@@ -354,6 +358,11 @@ host_fill(struct out_host_facts *h, enum hk k, int i)
 	case H_TLSA_BOGUS: h->tlsa_state = OUT_DNS_BOGUS; break;
 	case H_TLSA_TEMP: h->tlsa_state = OUT_DNS_TEMPFAIL; break;
 	case H_NOLOOKUP: h->tlsa_looked_up = 0; break;
+	case H_BADPARAM:
+		h->n_tlsa = 2;
+		h->tlsa[0] = (struct out_tlsa){.usage = 3, .selector = 2, .mtype = 1, .len = 32};
+		h->tlsa[1] = (struct out_tlsa){.usage = 2, .selector = 0, .mtype = 9, .len = 32};
+		break;
 	default: break;
 	}
 }
