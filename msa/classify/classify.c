@@ -38,6 +38,13 @@
 #define CAP_NAMES	6
 #define CAP_PERSONREF	6
 #define CAP_CARE	4
+#define CAP_POSS	6
+#define W_FIRSTNAME	1
+#define W_CAPNAME	2
+#define W_PRON		2	/* "ze had weer niet gegeten ... donepezil" */
+#define CAP_PRON	4
+#define PRON_NEAR	10	/* tokens between a pronoun and a medical word */
+#define SIG_ZONE	12	/* tokens after a closing that form the signature */
 
 enum sig_side { SIDE_PERSON, SIDE_MED, SIDE_GENERAL, SIDE_NONE };
 
@@ -64,8 +71,18 @@ struct scan {
 	int strong;			/* a hard identifier was found */
 	size_t bsn_label_end;		/* end of the last "BSN" label, +1 */
 	int p, m, g;			/* side totals */
-	int names, personref, care;	/* capped groups */
+	int names, personref, care, poss;	/* capped groups */
 	int fams[CAT__N];		/* medical categories seen */
+	long pron_at, med_at;		/* last pronoun, last medical word */
+	int pron;			/* capped pronoun-near-medical weight */
+	int med_extra;			/* medical patterns: doses, lab values, codes */
+	long close_at;			/* token of the last "groet"/"regards" */
+	long poss_at;			/* token of the last "uw"/"mijn"/"your" */
+	int poss_w;			/* its weight: first/third person more than "uw" */
+	long skip_until;		/* names up to this token are counted or staff */
+	int dob_label;			/* a date-of-birth label somewhere */
+	int birthdates;			/* dates with a plausible birth year */
+	char birth_shown[32];
 };
 
 static uint32_t
@@ -261,6 +278,40 @@ date_at(const struct scan *sc, size_t t)
 	return 0;
 }
 
+/* The year of the date at t (date_at true), or 0. */
+static int
+date_year(const struct scan *sc, size_t t)
+{
+	size_t u = sc->tok[t].len == 4 && tok_digits(sc, t) ? t : t + 2;
+	const char *s = sc->nm->s + sc->tok[u].off;
+
+	if (sc->tok[u].len != 4)
+		return 0;
+	return (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+}
+
+/*
+ * Dates that look like birth dates (years 1900..2020), remembered for
+ * tables where the "geboortedatum" label heads a column, not each value.
+ */
+static void
+note_birthdate(struct scan *sc, size_t t)
+{
+	int y;
+
+	if (!date_at(sc, t))
+		return;
+	y = date_year(sc, t);
+	if (y < 1900 || y > 2020)
+		return;
+	if (sc->birthdates++ == 0) {
+		uint32_t off = sc->tok[t].off;
+		uint32_t end = sc->tok[t + 2].off + sc->tok[t + 2].len;
+
+		cls_mask(sc->nm->s + off, end - off, sc->birth_shown, sizeof(sc->birth_shown));
+	}
+}
+
 /* After a date-of-birth label: a date within the next few tokens. */
 static void
 scan_dob(struct scan *sc, size_t t, int words)
@@ -314,41 +365,208 @@ is_infix(const struct scan *sc, size_t t)
 	return 0;
 }
 
-/* A name after a title: initials and infixes, then a capitalised word. */
-static void
-scan_name(struct scan *sc, size_t t, int words, const char *code, int w)
-{
-	size_t u = t + (size_t)words;
+static int street_token(const struct scan *sc, size_t t);
 
+static int
+in_signature(const struct scan *sc, size_t t)
+{
+	return sc->close_at >= 0 && (long)t - sc->close_at <= SIG_ZONE;
+}
+
+/*
+ * A capitalised word that can be a surname: not a number and not one of
+ * our words ("Geachte Heer", "Uitslag") except first names.  In file
+ * names ("wondfoto_dhr_verhagen.jpg") case says nothing: '_' before counts.
+ */
+static int
+surname_at(const struct scan *sc, size_t u)
+{
+	const struct cls_tok *x;
+	struct cls_lex_hit h[4];
+	int nh;
+
+	if (u >= sc->ntok)
+		return 0;
+	x = &sc->tok[u];
+	if (x->len < 2 || tok_digits(sc, u))
+		return 0;
+	if (!sc->nm->up[x->off] && !(x->off > 0 && sc->nm->s[x->off - 1] == '_'))
+		return 0;
+	nh = cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4);
+	for (int i = 0; i < nh; i++)
+		if (h[i].cat != CAT_FIRSTNAME)
+			return 0;
+	return 1;
+}
+
+/* Skip initials ("P.") and infixes ("van der") from u; returns the next token. */
+static size_t
+skip_initials(const struct scan *sc, size_t u, int *initials)
+{
+	*initials = 0;
 	for (int k = 0; k < 4 && u < sc->ntok; k++, u++) {
 		const struct cls_tok *x = &sc->tok[u];
-		char shown[8];
 
-		/* Stay within the line: a name follows its title directly. */
-		if (x->off > sc->tok[u - 1].off + sc->tok[u - 1].len + 3)
-			return;
-		if (x->len == 1 && sc->nm->up[x->off])
-			continue;		/* initial "P." */
-		if (is_infix(sc, u))
-			continue;
-		if (x->len >= 2 && sc->nm->up[x->off] && !tok_digits(sc, u)) {
-			struct cls_lex_hit h[4];
+		if (x->len == 1 && sc->nm->up[x->off] && !tok_digits(sc, u))
+			(*initials)++;
+		else if (!is_infix(sc, u))
+			break;
+	}
+	return u;
+}
 
-			/* "Geachte Heer": a capitalised title is not a name. */
-			if (cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4) > 0)
-				return;
-			shown[0] = (char)(sc->nm->s[x->off] - 32);
-			memcpy(shown + 1, "***", 4);
-			if (strcmp(code, "name") == 0) {
-				if (sc->names + w > CAP_NAMES)
-					return;
-				sc->names += w;
-			}
-			add_sig(sc, code, w, SIDE_PERSON, shown, sc->nm->s + x->off, x->len);
-			return;
-		}
+static void
+add_name(struct scan *sc, size_t u, const char *code, int w)
+{
+	const struct cls_tok *x = &sc->tok[u];
+	char shown[8];
+
+	if (sc->names + w > CAP_NAMES)
+		w = CAP_NAMES - sc->names;
+	if (w <= 0)
+		return;
+	shown[0] = (char)(sc->nm->s[x->off] - 32);
+	memcpy(shown + 1, "***", 4);
+	sc->names += w;
+	add_sig(sc, code, w, SIDE_PERSON, shown, sc->nm->s + x->off, x->len);
+}
+
+/* Tokens close together on one line: a name follows its title directly. */
+static int
+near(const struct scan *sc, size_t a, size_t b)
+{
+	return b < sc->ntok && sc->tok[b].off <= sc->tok[a].off + sc->tok[a].len + 3 + 4 * (b - a - 1);
+}
+
+/* "mevrouw Jansen", "dhr. P. de Vries", "Ms Lindqvist". */
+static void
+on_title(struct scan *sc, size_t t, int words)
+{
+	int ini;
+	size_t u = skip_initials(sc, t + (size_t)words, &ini);
+
+	if (in_signature(sc, t) || (long)u <= sc->skip_until ||
+	    !near(sc, t + (size_t)words - 1, u))
+		return;
+	if (surname_at(sc, u)) {
+		add_name(sc, u, "name", W_NAME);
+		sc->skip_until = (long)u;
+	}
+}
+
+/* "Beste R. Peeters" is formal (a patient, a client); "Hoi Lars" is anyone. */
+static void
+on_greeting(struct scan *sc, size_t t, int words)
+{
+	int ini;
+	size_t first = t + (size_t)words;
+	size_t u = skip_initials(sc, first, &ini);
+
+	if (!near(sc, t + (size_t)words - 1, u) || !surname_at(sc, u))
+		return;
+	if (ini > 0) {
+		add_name(sc, u, "name", W_NAME);
+	} else {
+		add_name(sc, u, "greeting-name", W_GREET_NAME);
+		if (u + 1 < sc->ntok && near(sc, u, u + 1) && surname_at(sc, u + 1))
+			sc->skip_until = (long)u;
+	}
+	sc->skip_until = (long)u;
+}
+
+/* "dr. Peter Jansen", "collega Anna": staff, not the person mail is about. */
+static void
+on_staff(struct scan *sc, size_t t, int words)
+{
+	int ini;
+	size_t u = skip_initials(sc, t + (size_t)words, &ini);
+
+	if (!near(sc, t + (size_t)words - 1, u) || !surname_at(sc, u))
+		return;
+	u++;
+	while (u < sc->ntok && near(sc, u - 1, u) && (is_infix(sc, u) || surname_at(sc, u)))
+		u++;
+	sc->skip_until = (long)u - 1;
+}
+
+/* Tokens a and a+1 separated by one or two spaces only (same phrase). */
+static int
+spaced(const struct scan *sc, size_t a, size_t b)
+{
+	uint32_t e = sc->tok[a].off + sc->tok[a].len;
+
+	if (b >= sc->ntok || sc->tok[b].off - e > 2 || sc->tok[b].off == e)
+		return 0;
+	for (uint32_t i = e; i < sc->tok[b].off; i++)
+		if (sc->nm->s[i] != ' ')
+			return 0;
+	return 1;
+}
+
+/* Capitalised then lower case letters only: "Bennett", not "MRI" or "iPad". */
+static int
+proper_word(const struct scan *sc, size_t u)
+{
+	const struct cls_tok *x = &sc->tok[u];
+
+	if (x->len < 3 || !sc->nm->up[x->off])
+		return 0;
+	for (uint32_t i = 1; i < x->len; i++) {
+		char c = sc->nm->s[x->off + i];
+
+		if (sc->nm->up[x->off + i] || c < 'a' || c > 'z')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Two proper words in a row ("Ollie Bennett", "Jolien van den Heuvel"),
+ * neither of them one of our words: likely a person's name.  Returns the
+ * tokens consumed.
+ */
+static size_t
+scan_capname(struct scan *sc, size_t t)
+{
+	size_t u = t + 1;
+	struct cls_lex_hit h[4];
+
+	if ((long)t <= sc->skip_until || in_signature(sc, t) || !proper_word(sc, t))
+		return 1;
+	while (u < sc->ntok && u < t + 3 && near(sc, u - 1, u) && is_infix(sc, u))
+		u++;
+	if (u >= sc->ntok || !near(sc, u - 1, u) || !proper_word(sc, u) || is_infix(sc, u))
+		return 1;
+	if (cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4) > 0)
+		return 1;
+	/* Title Case runs are headings and organisations, not people. */
+	if ((t > 0 && spaced(sc, t - 1, t) && sc->nm->up[sc->tok[t - 1].off]) ||
+	    (u + 1 < sc->ntok && spaced(sc, u, u + 1) && sc->nm->up[sc->tok[u + 1].off]))
+		return u - t + 1;
+	/* Street names and organisations end in words like "straat", "praktijk". */
+	if (street_token(sc, u))
+		return 1;
+	add_name(sc, t, "capname", W_CAPNAME);
+	sc->skip_until = (long)u;
+	return u - t + 1;
+}
+
+/* A known first name, capitalised, outside greeting and signature. */
+static void
+on_firstname(struct scan *sc, size_t t)
+{
+	int ini;
+	size_t u;
+
+	if (!sc->nm->up[sc->tok[t].off] || (long)t <= sc->skip_until || in_signature(sc, t))
+		return;
+	u = skip_initials(sc, t + 1, &ini);
+	if (near(sc, t, u) && surname_at(sc, u)) {
+		add_name(sc, t, "name", W_NAME);
+		sc->skip_until = (long)u;
 		return;
 	}
+	add_name(sc, t, "firstname", W_FIRSTNAME);
 }
 
 /* Doses and lab values: a number followed by a unit, or "500mg" in one token. */
@@ -372,6 +590,7 @@ unit_kind(const char *s, size_t n)
 static void
 add_measure(struct scan *sc, const char *kind, const char *s, size_t n)
 {
+	sc->med_extra++;
 	if (strcmp(kind, "dose") == 0)
 		add_sig(sc, "med-dose", W_DOSE, SIDE_MED, "<number> <unit>", s, n);
 	else
@@ -393,7 +612,14 @@ scan_number(struct scan *sc, size_t t)
 	if (i < x->len) {
 		/* "2dd1", "3dd", "500mg" */
 		if (x->len - i >= 2 && s[i] == 'd' && s[i + 1] == 'd') {
+			sc->med_extra++;
 			add_sig(sc, "med-schedule", W_SCHEDULE, SIDE_MED, "<n>dd<n>", s, x->len);
+			return;
+		}
+		if (x->len - i == 1 && s[i] == 'x' && (tok_eq(sc, t + 1, "daags") ||
+		    (tok_eq(sc, t + 1, "per") && (tok_eq(sc, t + 2, "dag") ||
+		    tok_eq(sc, t + 2, "day") || tok_eq(sc, t + 2, "week"))))) {
+			add_sig(sc, "med-schedule", W_SCHEDULE, SIDE_MED, "<n>x per dag", s, x->len);
 			return;
 		}
 		kind = unit_kind(s + i, x->len - i);
@@ -442,12 +668,15 @@ scan_code(struct scan *sc, size_t t)
 #define DG(i) (s[i] >= '0' && s[i] <= '9')
 	if (x->len == 7 && AL(0) && DG(1) && DG(2) && AL(3) && AL(4) && DG(5) && DG(6)) {
 		snprintf(shown, sizeof(shown), "%.7s", s);
+		sc->med_extra++;
 		add_sig(sc, "med-atc", W_ATC, SIDE_MED, "<ATC code>", s, 7);
 		return;
 	}
 	if (x->len == 3 && AL(0) && s[0] != 'u' && DG(1) && DG(2) &&
-	    joined(sc, t, ".") && tok_digits(sc, t + 1) && sc->tok[t + 1].len <= 2)
+	    joined(sc, t, ".") && tok_digits(sc, t + 1) && sc->tok[t + 1].len <= 2) {
+		sc->med_extra++;
 		add_sig(sc, "med-icd10", W_ICD, SIDE_MED, "<ICD-10 code>", s, 3);
+	}
 #undef AL
 #undef DG
 }
@@ -491,12 +720,32 @@ scan_postcode(struct scan *sc, size_t t)
 	if (!pc)
 		return;
 	for (size_t b = 1; b <= 6 && b <= t; b++) {
-		if (street_token(sc, t - b) && t - b + 1 < t && tok_digits(sc, t - b + 1)) {
+		char c = sc->nm->s[sc->tok[t - b + 1].off];
+
+		if (street_token(sc, t - b) && t - b + 1 < t && c >= '0' && c <= '9') {
 			add_sig(sc, "address", W_ADDRESS, SIDE_PERSON, "<street> <nr> ****",
 			    s, x->len);
 			return;
 		}
 	}
+}
+
+/* A personal pronoun close to a medical word: someone's own matter. */
+static void
+add_pron(struct scan *sc, size_t t)
+{
+	const struct cls_tok *x = &sc->tok[t];
+	char shown[16];
+
+	if (sc->pron + W_PRON > CAP_PRON)
+		return;
+	snprintf(shown, sizeof(shown), "%.*s", (int)(x->len < 8 ? x->len : 8), sc->nm->s + x->off);
+	/* Count each pronoun once, so "he ... he ... he" is not three people. */
+	for (size_t i = 0; i < sc->nsig; i++)
+		if (strcmp(sc->sig[i].code, "pronoun-med") == 0 && strcmp(sc->sig[i].shown, shown) == 0)
+			return;
+	sc->pron += W_PRON;
+	add_sig(sc, "pronoun-med", W_PRON, SIDE_PERSON, shown, shown, strlen(shown));
 }
 
 /* A lexicon hit: count it on its side, or start a labelled pattern. */
@@ -512,21 +761,52 @@ on_hit(struct scan *sc, size_t t, const struct cls_lex_hit *h)
 		sc->bsn_label_end = end + 1;
 		return;
 	case CAT_LBL_DOB:
+		sc->dob_label = 1;
 		scan_dob(sc, t, h->words);
 		return;
 	case CAT_LBL_PATID:
 		scan_patid(sc, t, h->words);
 		return;
 	case CAT_TITLE:
-		scan_name(sc, t, h->words, "name", W_NAME);
+		on_title(sc, t, h->words);
 		return;
 	case CAT_GREETING:
-		scan_name(sc, t, h->words, "greeting-name", W_GREET_NAME);
+		on_greeting(sc, t, h->words);
+		return;
+	case CAT_FIRSTNAME:
+		on_firstname(sc, t);
+		return;
+	case CAT_STAFF:
+		on_staff(sc, t, h->words);
+		return;
+	case CAT_CLOSING:
+		sc->close_at = (long)t;
+		return;
+	case CAT_POSSESSIVE:
+		sc->poss_at = (long)t;
+		sc->poss_w = h->weight;
+		return;
+	case CAT_PRONOUN:
+		sc->pron_at = (long)t;
+		if (sc->med_at >= 0 && (long)t - sc->med_at <= PRON_NEAR)
+			add_pron(sc, t);
 		return;
 	case CAT_MONTH: case CAT_UNIT: case CAT_STREET: case CAT__N:
 		return;
 	default:
 		break;
+	}
+	if (h->cat != CAT_GENERAL && h->cat != CAT_PERSON && h->cat != CAT_CARE) {
+		sc->med_at = (long)t;
+		if (sc->pron_at >= 0 && (long)t - sc->pron_at <= PRON_NEAR)
+			add_pron(sc, (size_t)sc->pron_at);
+	}
+	if (h->cat != CAT_GENERAL && h->cat != CAT_PERSON && h->cat != CAT_CARE &&
+	    sc->poss_at >= 0 && (long)t - sc->poss_at <= 2 && sc->poss + sc->poss_w <= CAP_POSS) {
+		/* "uw herhaalmedicatie", "je sportkeuring": medical and about someone. */
+		cls_lex_key(h->id, shown, sizeof(shown));
+		sc->poss += sc->poss_w;
+		add_sig(sc, "possessive-med", sc->poss_w, SIDE_PERSON, shown, shown, strlen(shown));
 	}
 	if (sc->seen[h->id])
 		return;
@@ -602,12 +882,14 @@ scan_tokens(struct scan *sc)
 				adv = (size_t)h[i].words;
 		}
 		if (nh == 0 && c0 >= '0' && c0 <= '9') {
+			note_birthdate(sc, t);
 			if (tok_digits(sc, t))
 				adv = scan_bsn(sc, t);
 			scan_number(sc, t);
 			scan_postcode(sc, t);
 		} else if (nh == 0) {
 			scan_code(sc, t);
+			adv = scan_capname(sc, t);
 		}
 		t += adv;
 	}
@@ -653,21 +935,36 @@ static int
 decide(const struct scan *sc, const struct cls_doc *d)
 {
 	double pn = sc->p / P_FULL, mn = sc->m / M_FULL, score;
+	int fams = 0;
+
+	for (int c = 0; c < CAT__N; c++)
+		fams += c != CAT_CARE && sc->fams[c] > 0;
+	/* Only care words (huisarts, afspraak): an organisation talking, not a condition. */
+	if (fams == 0 && sc->med_extra == 0)
+		mn *= 0.5;
 
 	if (pn > 1)
 		pn = 1;
 	if (mn > 1)
 		mn = 1;
-	/* A patient number or a labelled BSN/date of birth in mail is itself a sign. */
-	if (sc->strong && mn < 0.35)
-		mn = 0.35;
+	/*
+	 * R-CLS-3: an attachment we cannot read, in a message about medical
+	 * matters, may well be about a person: unsure, so lean to health.
+	 */
+	if (d->att_pdf + d->att_office + d->att_image > 0 && sc->m >= 3 && pn < 0.5)
+		pn = 0.5;
+	if (d->att_pdf + d->att_office + d->att_image > 0 && sc->p >= 3 && sc->m >= 2 &&
+	    mn < 0.5)
+		mn = 0.5;
 	score = 100.0 * root(pn * mn);
+	/* Without a clear pointer to a person, medical talk alone stays below. */
+	if (sc->p < 3)
+		score *= 0.85;
 	if (sc->g > 0 && !sc->strong) {
 		double f = 1.0 - 0.08 * sc->g;
 
 		score *= f < 0.4 ? 0.4 : f;
 	}
-	(void)d;
 	return (int)(score + 0.5);
 }
 
@@ -786,7 +1083,13 @@ run(const struct cls_doc *d, const struct cls_options *o, struct cls_result *r,
 	sc.sig = calloc(CLS_MAX_SIGS, sizeof(*sc.sig));
 	if (sc.seen == NULL || sc.sig == NULL || tokenize(&sc) != 0)
 		goto out;
+	sc.close_at = sc.poss_at = sc.skip_until = sc.pron_at = sc.med_at = -1;
 	scan_tokens(&sc);
+	if (sc.dob_label && sc.birthdates > 0) {
+		/* A "geboortedatum" column over birth-year dates. */
+		add_sig(&sc, "dob", W_DOB, SIDE_PERSON, sc.birth_shown, "table", 5);
+		sc.strong = 1;
+	}
 	add_attachments(&sc, d);
 	r->score = decide(&sc, d);
 	r->forced = CLS_FORCED_NONE;

@@ -49,6 +49,9 @@ static const char *const cat_names[CAT__N] = {
 	[CAT_LBL_DOB] = "label-dob", [CAT_LBL_PATID] = "label-patid",
 	[CAT_TITLE] = "title", [CAT_GREETING] = "greeting", [CAT_MONTH] = "month",
 	[CAT_UNIT] = "unit", [CAT_STREET] = "street",
+	[CAT_FIRSTNAME] = "firstname", [CAT_CLOSING] = "closing",
+	[CAT_POSSESSIVE] = "possessive", [CAT_STAFF] = "staff",
+	[CAT_PRONOUN] = "pronoun",
 };
 
 /* Reason codes for the medical and context categories. */
@@ -62,7 +65,9 @@ static const char *const cat_codes[CAT__N] = {
 	[CAT_LBL_BSN] = "label-bsn", [CAT_LBL_DOB] = "label-dob",
 	[CAT_LBL_PATID] = "label-patid", [CAT_TITLE] = "title",
 	[CAT_GREETING] = "greeting", [CAT_MONTH] = "month", [CAT_UNIT] = "unit",
-	[CAT_STREET] = "street",
+	[CAT_STREET] = "street", [CAT_FIRSTNAME] = "firstname",
+	[CAT_CLOSING] = "closing", [CAT_POSSESSIVE] = "possessive",
+	[CAT_STAFF] = "staff", [CAT_PRONOUN] = "pronoun-med",
 };
 
 const char *
