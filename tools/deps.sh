@@ -9,6 +9,8 @@ libunbound-dev libetpan-dev libcmocka-dev openssl sqlite3 dns-root-data"
 TEST="clang libclang-rt-14-dev python3 swaks nsd ldnsutils postfix
 libmail-dkim-perl testssl.sh procps iproute2 bsdextrautils psmisc
 unbound-host dnsutils"
+# smtpd benchmark: the Postfix submission instance authenticates with cyrus sasldb.
+TEST="$TEST sasl2-bin libsasl2-modules"
 
 want="$BUILD"
 [ "${1:-}" = test ] && want="$BUILD $TEST"
