@@ -238,6 +238,7 @@ struct check {
 	struct host_view h[CHECK_HOSTS_MAX];
 	enum nta_channel channel;
 	int undeliverable;		/* null MX (RFC 7505) */
+	int provider_checked;		/* nta.certified_providers set (R-NTA-9) */
 };
 
 static void
@@ -350,6 +351,7 @@ print_check_text(const struct check *k)
 		printf("\n");
 	}
 	printf("verdict: %s\n", nta_verdict_name(k->set.verdict));
+	printf("provider-check: %s\n", k->provider_checked ? "certified-list" : "provider-unchecked");
 	if (k->txt->m.state == DNS_SECURE || k->txt->m.state == DNS_INSECURE)
 		print_set_text(&k->set);
 	printf("hosts-from: %s (%s)\n", k->hosts_from, dns_state_name(k->hosts_state));
@@ -474,6 +476,7 @@ print_check_json(const struct check *k)
 	printf("],\"verdict\":\"%s\",\"reason\":\"%s\",", nta_verdict_name(k->set.verdict),
 	    nta_reason_code(nta_set_first_reason(&k->set)));
 	json_set(&k->set);
+	printf(",\"provider_check\":\"%s\"", k->provider_checked ? "certified-list" : "provider-unchecked");
 	printf(",\"hosts_from\":\"%s\",\"hosts_state\":\"%s\",", k->hosts_from,
 	    dns_state_name(k->hosts_state));
 	if (k->mx != NULL) {
@@ -524,6 +527,7 @@ run_check(const struct config *c, const char *domain, int json)
 	k = calloc(1, sizeof(*k));
 	if (k != NULL) {
 		k->domain = domain;
+		k->provider_checked = cert != NULL;
 		if (dns_lookup_txt(r, domain, &k->txt) == 0) {
 			evaluate_txt(k, cert);
 			if (gather_hosts(k, r) == 0 && probe_hosts(k, r) == 0)

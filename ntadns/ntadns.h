@@ -16,7 +16,9 @@
  *         R-NTA-1..9).  Pure functions over bytes: no DNS, no malloc in
  *         nta_set_eval(), so it can be benchmarked and fuzzed on its own.
  *
- * A resolver is not thread-safe: one per thread (or per process).
+ * A resolver is not thread-safe: one per thread (or per process).  It runs
+ * libunbound's resolving in a thread of its own, so create it after any
+ * fork() / privilege drop, in the process that will use it.
  */
 #ifndef NTAMSA_NTADNS_NTADNS_H
 #define NTAMSA_NTADNS_NTADNS_H
