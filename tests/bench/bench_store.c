@@ -173,27 +173,47 @@ bench_crypt(size_t size, int count)
 	    keys_load_pub(dir, &pub, err, sizeof(err)) != KEYS_OK)
 		return 1;
 	memset(pt, 'y', STORE_CHUNK);
-	double t0 = now();
-	for (int i = 0; i < count; i++) {
-		uint8_t *dk = keys_dk_new();
-		EVP_CIPHER_CTX *ctx;
-		if (dk == NULL || keys_dk_seal(pub, dk, sealed, &kid) != KEYS_OK ||
-		    (ctx = store_gcm_new(dk, 1)) == NULL)
-			return 1;
-		uint32_t idx = 0;
-		for (size_t off = 0; off < size || off == 0; off += STORE_CHUNK, idx++) {
-			size_t n = size - off < STORE_CHUNK ? size - off : STORE_CHUNK;
-			if (store_chunk_seal(ctx, id, idx, off + n >= size, pt, n, ct, &outlen) != 0)
+	/* Best of three: the machine is shared, the minimum is the cost. */
+	double dt = 1e30;
+	for (int rep = 0; rep < 3; rep++) {
+		double t0 = now();
+		for (int i = 0; i < count; i++) {
+			uint8_t *dk = keys_dk_new();
+			EVP_CIPHER_CTX *ctx;
+			if (dk == NULL || keys_dk_seal(pub, dk, sealed, &kid) != KEYS_OK ||
+			    (ctx = store_gcm_new(dk, 1)) == NULL)
 				return 1;
-			if (size == 0)
-				break;
+			uint32_t idx = 0;
+			for (size_t off = 0; off < size || off == 0; off += STORE_CHUNK, idx++) {
+				size_t n = size - off < STORE_CHUNK ? size - off : STORE_CHUNK;
+				if (store_chunk_seal(ctx, id, idx, off + n >= size, pt, n, ct,
+				    &outlen) != 0)
+					return 1;
+				if (size == 0)
+					break;
+			}
+			EVP_CIPHER_CTX_free(ctx);
+			keys_dk_free(dk);
 		}
-		EVP_CIPHER_CTX_free(ctx);
-		keys_dk_free(dk);
+		if (now() - t0 < dt)
+			dt = now() - t0;
 	}
-	double dt = now() - t0;
-	printf("crypt size=%zu %.1f MB/s (%.1f us per message, key + seal + chunks)\n", size,
-	    (double)size * count / dt / 1e6, dt * 1e6 / count);
+	/* The part after end-of-data: the last chunk only (DK was sealed at new). */
+	uint8_t *dk = keys_dk_new();
+	EVP_CIPHER_CTX *ctx = dk ? store_gcm_new(dk, 1) : NULL;
+	size_t last = size % STORE_CHUNK ? size % STORE_CHUNK : (size ? STORE_CHUNK : 0);
+	if (ctx == NULL)
+		return 1;
+	double t1 = now();
+	for (int i = 0; i < count; i++)
+		if (store_chunk_seal(ctx, id, 0, 1, pt, last, ct, &outlen) != 0)
+			return 1;
+	double dl = now() - t1;
+	EVP_CIPHER_CTX_free(ctx);
+	keys_dk_free(dk);
+	printf("crypt size=%zu %.1f MB/s (%.1f us per message, key + seal + chunks;"
+	    " last chunk alone %.2f us)\n", size,
+	    (double)size * count / dt / 1e6, dt * 1e6 / count, dl * 1e6 / count);
 	keys_pub_free(pub);
 	free(pt);
 	free(ct);

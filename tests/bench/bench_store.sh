@@ -1,0 +1,53 @@
+#!/bin/sh
+# bench_store.sh - the encrypted store's figures next to this machine's
+# limits measured in the same run: `openssl speed -evp aes-256-gcm` and a
+# plain SQLite loop (one 2 KB row per transaction, the store's pragmas).
+# Prints figures; never fails on a number.
+set -u
+cd "$(dirname "$0")/../.."
+B=build/rel/bench/bench_store
+[ -x "$B" ] || { echo "bench_store: $B not built (make bench)"; exit 1; }
+# On the disk under build/, not a tmpfs: fsync must cost what it costs.
+D=$(mktemp -d "$PWD/build/bench-store.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+
+echo "--- limits of this machine"
+ossl=$(openssl speed -evp aes-256-gcm -seconds 1 2>/dev/null | awk '/^AES-256-GCM/ { v = $NF } END { sub("k", "", v); printf "%.0f", v / 1000 }')
+echo "openssl speed -evp aes-256-gcm (16 KB blocks): $ossl MB/s"
+plain1=$("$B" plain "$D" 400)
+echo "$plain1"
+
+echo "--- group commit, 2 KB messages (encrypted, sealed DK, one recipient)"
+for t in 1 8 64; do
+	mkdir "$D/c$t"
+	case $t in 1) n=400 ;; 8) n=1600 ;; 64) n=6400 ;; esac
+	"$B" commit "$D/c$t" $t $n
+done | tee "$D/commits"
+rm -f "$D/plain.db"*
+plain2=$("$B" plain "$D" 400)
+echo "$plain2 (again, after)"
+
+echo "--- encryption (DK + crypto_box_seal + AES-256-GCM chunks, no I/O)"
+"$B" crypt 2048 4000 | tee "$D/c2k"
+"$B" crypt 1048576 100 | tee "$D/c1m"
+"$B" crypt 20971520 5 | tee "$D/c20m"
+echo "--- whole write path, durable"
+mkdir "$D/w1" "$D/w20"
+"$B" write "$D/w1" 1048576 30
+"$B" write "$D/w20" 20971520 3
+
+echo "--- against the targets"
+rate() { awk '{ for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^(msgs|rows)\/s/) { print $i; exit } }'; }
+p1=$(echo "$plain1" | rate); p2=$(echo "$plain2" | rate)
+c1=$(grep 'threads=1 ' "$D/commits" | rate)
+c64=$(grep 'threads=64 ' "$D/commits" | rate)
+mb1=$(awk '{ print $3 }' "$D/c1m")
+us2k=$(sed -n 's/.*(\([0-9.]*\) us per message.*/\1/p' "$D/c2k")
+last2k=$(sed -n 's/.*last chunk alone \([0-9.]*\) us.*/\1/p' "$D/c2k")
+awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c64="$c64" -v mb1="$mb1" -v ossl="$ossl" -v us="$us2k" -v last="$last2k" 'BEGIN {
+	p = (p1 + p2) / 2
+	printf "encryption of a 2 KB message, all of it (DK + sealed box + GCM): %.0f us = %.1f%% of its %.0f us commit (target < 10%%)\n", us, 100 * us * c1 / 1e6, 1e6 / c1
+	printf "  of which after end-of-data (last chunk; the DK is sealed at store_msg_new): %.2f us = %.2f%%\n", last, 100 * last * c1 / 1e6
+	printf "1 MB encryption: %.0f MB/s = %.0f%% of openssl speed %.0f MB/s (target >= 70%%)\n", mb1, 100 * mb1 / ossl, ossl
+	printf "64 writers: %.0f msgs/s = %.1fx the plain loop (%.0f rows/s, mean of before/after) (target >= 5x)\n", c64, c64 / p, p
+}'
