@@ -284,6 +284,12 @@ gather_hosts(struct check *k, struct dns_resolver *r)
 		k->n_hosts = i;
 		return 0;
 	}
+	if (k->txt->m.state == DNS_TEMPFAIL) {
+		/* Deferred anyway; a second time-out would only slow the answer. */
+		k->hosts_from = "none";
+		k->hosts_state = DNS_TEMPFAIL;
+		return 0;
+	}
 	k->hosts_from = "mx";
 	if (dns_lookup_mx(r, k->domain, &k->mx) != 0)
 		return -1;
