@@ -502,6 +502,11 @@ plan_nta_record(const struct out_policy_cfg *pc, const struct out_msg_facts *m,
 		plan_end(p, OUT_ACT_DEFER, OUT_R_NTA_STALE);
 		return 1;
 	}
+	if (!df->domain_exists) {
+		/* No such domain: not even a portal notification can reach it. */
+		plan_end(p, OUT_ACT_BOUNCE, OUT_R_NO_DOMAIN);
+		return 1;
+	}
 	if (df->nta == OUT_NTA_ABSENT) {
 		plan_end(p, OUT_ACT_PORTAL, OUT_R_NO_NTA_RECORD);	/* R-FLOW-2 */
 		return 1;

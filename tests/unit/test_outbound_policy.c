@@ -167,6 +167,8 @@ static const struct row rows[] = {
 	{.name = "h-no-record-portal", .health = 1, .nta = OUT_NTA_ABSENT, .mxh = {H_DANE},
 	    .tls = {T_DANE_OK},
 	    .want_ch = OUT_CH_PORTAL, .want_act = OUT_ACT_PORTAL, .want_why = OUT_R_NO_NTA_RECORD},
+	{.name = "h-nxdomain-bounce", .health = 1, .nxdomain = 1,
+	    .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_NO_DOMAIN},
 	{.name = "h-invalid-portal", .health = 1, .nta = OUT_NTA_INVALID, .mxh = {H_DANE},
 	    .tls = {T_DANE_OK},
 	    .want_ch = OUT_CH_PORTAL, .want_act = OUT_ACT_PORTAL, .want_why = OUT_R_NTA_INVALID},
