@@ -159,7 +159,7 @@ int dns_wire_rrsig_orig_ttl(const unsigned char *pkt, size_t len,
 enum nta_reason {
 	NTA_R_OK = 0,
 	NTA_R_NO_RECORD,		/* no NTA record published */
-	NTA_R_BAD_VERSION,		/* a near-miss version tag (ignored, noted) */
+	NTA_R_BAD_VERSION,		/* a near-miss tag: a note only, never invalidates */
 	NTA_R_BAD_SYNTAX,		/* field order, missing/unknown field, empty field */
 	NTA_R_BAD_BYTE,			/* a byte outside the grammar (NUL, SP, 8-bit) */
 	NTA_R_QUOTE_CHAR,		/* '"' anywhere (R-NTA-2) */
