@@ -67,6 +67,7 @@ static const struct centry table[] = {
 	{"nta", "portal_after", C_DUR, F(nta_portal_after), "4h", 0, 86400 * 30},
 	{"nta", "bijlage_b_ca_file", C_PATH, F(nta_bijlage_b_ca_file), "", 0, 0},
 	{"nta", "compliant_domain", C_LIST, F(nta_compliant_domain), NULL, 0, 0},
+	{"nta", "strip_header", C_LIST, F(nta_strip_header), NULL, 0, 0},
 
 	{"portal", "listen", C_HOSTPORT, F(portal_listen), "127.0.0.1:8443", 0, 0},
 	{"portal", "base_url", C_STR, F(portal_base_url), "https://localhost:8443", 0, 0},

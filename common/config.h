@@ -75,6 +75,7 @@ struct config {
 	int64_t nta_portal_after;	/* seconds, default 4 h */
 	char *nta_bijlage_b_ca_file;
 	struct config_list nta_compliant_domain;
+	struct config_list nta_strip_header;	/* operator additions to Bijlage A */
 
 	/* [portal] */
 	char *portal_listen;

@@ -39,7 +39,8 @@ struct out_rw_opts {
 	int nta_channel;		/* dane / bijlage-c / bijlage-b */
 	int sender_compliant;		/* out_policy_sender_compliant() */
 	const char *provider_id;	/* nta.provider_id; "" or NULL = never add */
-	const struct config_list *extra_strip;	/* operator-added field names, may be NULL */
+	const struct config_list *extra_strip;	/* &c->nta_strip_header (operator-added
+					 * field names), may be NULL */
 };
 
 /*
