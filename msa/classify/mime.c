@@ -131,6 +131,30 @@ add_charset(struct cls_buf *out, const char *cs, const char *s, size_t n)
 	return err ? -1 : 0;
 }
 
+static int
+utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < n;) {
+		size_t k;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = s[i] >= 0xc2 && s[i] < 0xe0 ? 1 : s[i] >= 0xe0 && s[i] < 0xf0 ? 2 :
+		    s[i] >= 0xf0 && s[i] < 0xf5 ? 3 : 0;
+		if (k == 0)
+			return 0;
+		for (size_t j = 1; j <= k; j++)
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
 /* Decode RFC 2047 encoded words in a header value or file name into d. */
 static void
 add_phrase(struct cls_doc *d, const char *s, size_t n)
@@ -148,15 +172,15 @@ add_phrase(struct cls_doc *d, const char *s, size_t n)
 		return;
 	}
 	free(res);
-	{
-		struct cls_buf tmp;
+	/* Raw 8-bit text (or already decoded by libetpan): UTF-8 when it is, else latin-1. */
+	if (utf8_valid(s, n)) {
+		doc_add(d, s, n);
+	} else {
+		int err = 0;
 
-		cls_buf_init(&tmp, 1u << 20);
-		if (add_charset(&tmp, "iso-8859-1", s, n) == 0 && tmp.len > 0) {
-			/* Raw 8-bit headers: take them as UTF-8 when they are. */
-			doc_add(d, tmp.p, tmp.len);
-		}
-		cls_buf_free(&tmp);
+		add_latin1(&d->text, s, n, &err);
+		if (err)
+			d->limit = 1;
 	}
 }
 
@@ -224,7 +248,7 @@ header_line(struct cls_doc *d, const char *line, size_t n)
 		free(copy);
 		check_subject_tag(d, d->text.p ? d->text.p + before : "", d->text.len - before);
 		doc_sep(d);
-	} else if (nl == 19 && strncasecmp(line, "x-nta7516-classify", 18) == 0) {
+	} else if (nl == 18 && strncasecmp(line, "x-nta7516-classify", 18) == 0) {
 		check_classify_header(d, v, vl);
 	}
 }
