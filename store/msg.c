@@ -43,7 +43,9 @@ struct gc_req {
 	struct store_msg *m;
 	const struct store_meta *meta;
 	int rc;
-	int done;
+	int done;			/* durable (or failed): rc is final */
+	int lead;			/* handed the leadership for the next batch */
+	pthread_cond_t cv;		/* one per waiter: no thundering herd */
 	struct gc_req *next;
 };
 
@@ -366,41 +368,60 @@ run_batch(struct store *s, struct gc_req *batch)
 	store_unlock(s);
 }
 
-/* Queue r; lead a batch when nobody is leading; return when r is durable. */
+/*
+ * Queue r and return when it is durable.  Leader/follower: the first caller
+ * with nobody leading commits everything queued in one transaction; who
+ * arrives meanwhile queues up for the next batch.  The finishing leader
+ * wakes each member of its batch and hands leadership to the head of the
+ * queue, so a batch never wakes more threads than it holds.
+ */
 static void
 group_commit(struct store *s, struct gc_req *r)
 {
 	if (pthread_mutex_lock(&s->gc_mu) != 0)
 		abort();
-	if (s->gc_tail != NULL)
-		s->gc_tail->next = r;
-	else
-		s->gc_head = r;
-	s->gc_tail = r;
-	while (!r->done) {
-		if (s->gc_leader) {
-			if (pthread_cond_wait(&s->gc_cv, &s->gc_mu) != 0)
+	if (s->gc_leader) {
+		if (s->gc_tail != NULL)
+			s->gc_tail->next = r;
+		else
+			s->gc_head = r;
+		s->gc_tail = r;
+		while (!r->done && !r->lead)
+			if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
 				abort();
-			continue;
+		if (r->done) {
+			(void)pthread_mutex_unlock(&s->gc_mu);
+			return;
 		}
-		struct gc_req *batch = s->gc_head;
-		s->gc_head = s->gc_tail = NULL;
+	} else {
 		s->gc_leader = 1;
-		(void)pthread_mutex_unlock(&s->gc_mu);
-		run_batch(s, batch);
-		if (pthread_mutex_lock(&s->gc_mu) != 0)
-			abort();
-		uint64_t n = 0;
-		/* Followers' requests live on their stacks: read next before done. */
-		for (struct gc_req *q = batch, *next; q != NULL; q = next, n++) {
-			next = q->next;
-			q->done = 1;
-		}
-		s->gc_batches++;
-		s->gc_msgs += n;
-		s->gc_leader = 0;
-		(void)pthread_cond_broadcast(&s->gc_cv);
+		r->next = s->gc_head;	/* normally empty: leadership is handed on */
+		s->gc_head = r;
+		if (s->gc_tail == NULL)
+			s->gc_tail = r;
 	}
+	/* Leading: take everything queued, r included (it is the head). */
+	struct gc_req *batch = s->gc_head;
+	s->gc_head = s->gc_tail = NULL;
+	(void)pthread_mutex_unlock(&s->gc_mu);
+	run_batch(s, batch);
+	if (pthread_mutex_lock(&s->gc_mu) != 0)
+		abort();
+	uint64_t n = 0;
+	/* Followers' requests live on their stacks: read next before done. */
+	for (struct gc_req *q = batch, *next; q != NULL; q = next, n++) {
+		next = q->next;
+		q->done = 1;
+		if (q != r)
+			(void)pthread_cond_signal(&q->cv);
+	}
+	s->gc_batches++;
+	s->gc_msgs += n;
+	if (s->gc_head != NULL) {
+		s->gc_head->lead = 1;
+		(void)pthread_cond_signal(&s->gc_head->cv);
+	} else
+		s->gc_leader = 0;
 	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 
@@ -440,7 +461,12 @@ store_msg_commit(struct store_msg *m, const struct store_meta *meta)
 	if (rc == STORE_OK) {
 		sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
 		m->used = m->fill = 0;
+		if (pthread_cond_init(&r.cv, NULL) != 0)
+			rc = STORE_ERR;
+	}
+	if (rc == STORE_OK) {
 		group_commit(m->s, &r);
+		(void)pthread_cond_destroy(&r.cv);
 		rc = r.rc;
 	}
 	if (rc != STORE_OK) {
