@@ -1,5 +1,6 @@
 /* submit.c - RFC 6409 s8 fix-ups, header senders, classifier hook. */
 #include "msa/submit.h"
+#include "msa/classify/classify.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -11,15 +12,26 @@ int
 submit_classify(const struct config *c, const char *msg, size_t len,
     struct submit_verdict *v)
 {
-	(void)c;
-	(void)msg;
-	(void)len;
-	/* Fail-safe until the classifier lands: treat as health (R-CLS-3). */
+	struct cls_options o;
+	struct cls_result r;
+	int rc;
+
+	/* msa/classify: on error it still answers health (R-CLS-3). */
+	cls_options_from_config(&o, c);
+	rc = cls_classify(msg, len, &o, &r);
 	memset(v, 0, sizeof(*v));
-	v->health = 1;
-	v->score = 0;
-	snprintf(v->reasons, sizeof(v->reasons), "unclassified");
-	return 0;
+	v->health = r.verdict == CLS_HEALTH;
+	v->score = r.score;
+	v->forced = r.forced == CLS_FORCED_SECURE;
+	if ((size_t)snprintf(v->reasons, sizeof(v->reasons), "%s", r.reasons) >=
+	    sizeof(v->reasons)) {
+		/* Cut at a code boundary rather than mid-code. */
+		char *comma = strrchr(v->reasons, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+	}
+	return rc;
 }
 
 /* Field name of a span equals name (case-insensitive)? */
