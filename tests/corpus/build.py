@@ -422,8 +422,13 @@ def attachment(r, idx, name, ctype, cte, content, cs):
     disp = f"Content-Disposition: attachment;\n filename={qname}"
     if base == "message/rfc822":
         body = content if content.endswith("\n") else content + "\n"
+        raw = body.encode("utf-8")
+        cte = "7bit" if raw.isascii() else "8bit"
+        # the file text is bytes-as-latin-1, see main()
         return (f"Content-Type: message/rfc822\n"
-                f"Content-Disposition: attachment\n\n{body}")
+                f"Content-Disposition: attachment\n"
+                f"Content-Transfer-Encoding: {cte}\n\n"
+                + raw.decode("latin-1"))
     if base.startswith("text/"):
         data = content.encode(cs if cs != "us-ascii" else "ascii")
         cte = {"qp": "quoted-printable", "b64": "base64"}.get(cte, cte) or (
