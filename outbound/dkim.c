@@ -293,6 +293,7 @@ out_dkim_begin(const struct out_dkim *d, const char *hdr, size_t len,
 	s->key = k;
 	memcpy(s->domain, domain, sizeof(domain));
 	s->hdr = malloc(len);
+	s->hdr_len = s->hdr != NULL ? len : 0;
 	s->body = EVP_MD_CTX_new();
 	if (s->hdr == NULL || s->body == NULL ||
 	    EVP_DigestInit_ex(s->body, EVP_sha256(), NULL) != 1) {
@@ -300,7 +301,6 @@ out_dkim_begin(const struct out_dkim *d, const char *hdr, size_t len,
 		return OUT_DKIM_ERR;
 	}
 	memcpy(s->hdr, hdr, len);
-	s->hdr_len = len;
 	*out = s;
 	return OUT_DKIM_OK;
 }
@@ -311,6 +311,8 @@ out_dkim_abort(struct out_dkim_sig *s)
 	if (s == NULL)
 		return;
 	EVP_MD_CTX_free(s->body);
+	if (s->hdr != NULL)	/* the header holds Subject: wipe, not just free */
+		OPENSSL_cleanse(s->hdr, s->hdr_len);
 	free(s->hdr);
 	free(s);
 }
