@@ -317,7 +317,7 @@ out_dkim_abort(struct out_dkim_sig *s)
 	free(s);
 }
 
-/* Up to max fields of this name, in header order: offsets and lengths. */
+/* The last max fields of this name, in header order: offsets and lengths. */
 struct span {
 	size_t off, len;
 };
@@ -345,7 +345,13 @@ fields_named(const char *h, size_t len, const char *name, struct span *sp,
 
 			while (j < off && (h[j] == ' ' || h[j] == '\t'))
 				j++;
-			if (j < off && h[j] == ':' && n < max) {
+			if (j < off && h[j] == ':') {
+				/* Keep the last max instances: verifiers take
+				 * instances from the bottom up (RFC 6376 5.4.2). */
+				if (n == max) {
+					memmove(sp, sp + 1, (max - 1) * sizeof(*sp));
+					n--;
+				}
 				sp[n].off = start;
 				sp[n].len = off - start;
 				n++;
