@@ -249,10 +249,17 @@ store_rollback(struct store *s)
 int
 store_checkpoint(struct store *s)
 {
-	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL);
+	int rc;
 
-	/* BUSY: a reader in another process still needs old frames; retried next time. */
+	/*
+	 * TRUNCATE waits (busy handler) for readers of old frames; never stall a
+	 * shred or a commit for the full busy timeout on that: if a reader holds
+	 * on, ckpt_pending makes a later commit or store_close try again.
+	 */
+	(void)sqlite3_busy_timeout(s->db, s->ckpt_pending ? 0 : STORE_CKPT_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	s->ckpt_pending = rc != SQLITE_OK;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return store_map(rc);
 	return STORE_OK;
@@ -479,6 +486,8 @@ store_close(struct store *s)
 	for (int i = 0; i < STORE_SLOT_MAX; i++)
 		if (s->cache[i] != NULL)
 			(void)sqlite3_finalize(s->cache[i]);
+	if (s->db != NULL && s->ckpt_pending)
+		(void)store_checkpoint(s);
 	if (s->db != NULL)
 		(void)sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);

@@ -365,6 +365,8 @@ run_batch(struct store *s, struct gc_req *batch)
 			for (struct gc_req *r = batch; r != NULL; r = r->next)
 				r->rc = rc;
 	}
+	if (s->ckpt_pending)
+		(void)store_checkpoint(s);	/* a shredded key may still be in the WAL */
 	store_unlock(s);
 }
 

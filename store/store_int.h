@@ -17,6 +17,7 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_BUSY_MS 10000		/* busy_timeout per statement */
+#define STORE_CKPT_WAIT_MS 200		/* a shred's checkpoint waits this long for readers */
 #define STORE_BEGIN_TRIES 30		/* BEGIN IMMEDIATE attempts on SQLITE_BUSY */
 #define STORE_MAX_SIZE ((int64_t)2 << 30)	/* hard cap on one message */
 #define STORE_MAX_RCPTS 10000
@@ -46,6 +47,7 @@ struct store {
 	uint64_t gc_batches, gc_msgs;	/* for the benchmark */
 
 	sqlite3_stmt *cache[STORE_SLOT_MAX];
+	int ckpt_pending;		/* a shred's TRUNCATE checkpoint was blocked */
 };
 
 void store_lock(struct store *s);
@@ -73,7 +75,11 @@ int store_prepare(struct store *s, const char *sql, sqlite3_stmt **st);
 int store_cached(struct store *s, int slot, const char *sql, sqlite3_stmt **st);
 void store_release(sqlite3_stmt *st);
 
-/* Checkpoint the WAL and truncate it (after shredding). Lock held. */
+/*
+ * Checkpoint the WAL and truncate it (after shredding).  Lock held.  When a
+ * reader in another process blocks it, ckpt_pending makes the next commit
+ * (and store_close) try again, so shredded keys do not linger in the WAL.
+ */
 int store_checkpoint(struct store *s);
 
 /* Incomplete messages of dead writers: gone (db.c calls it in store_open). */
