@@ -8,9 +8,9 @@ transfer encodings, charsets, dates, boundaries and the made-up BSNs are all
 derived from a hash of the record id, so a rebuild gives identical bytes.
 
 File numbers and the train/heldout split are fixed once in src/manifest.csv:
-existing ids keep their number and split; new ids get the next free number
-and a split chosen so that each (label, category) stratum stays near 25%
-heldout.
+existing ids keep their number and split; new ids get the next free number and a split: within each label, new
+records ordered by category, every 4th one heldout (stratified by label
+and category).
 
 Usage: build.py [--out DIR]   (default: the directory of this script)
 """
@@ -29,7 +29,6 @@ from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "src")
-HELDOUT = 0.25
 
 FIELDS = {"label", "cat", "lang", "struct", "cte", "charset", "subjenc",
           "from", "to", "cc", "date", "subject", "why", "hdr", "mailer"}
@@ -558,20 +557,19 @@ def main():
             for row in csv.DictReader(fh):
                 man[row["id"]] = row
     nxt = max([int(v["file"][4:7]) for v in man.values()] + [0]) + 1
-    strata = {}
-    for r in recs:
-        strata.setdefault((r.f["label"], r.f["cat"]), []).append(r)
-    for key, rs in sorted(strata.items()):
-        held = sum(1 for r in rs if man.get(r.id, {}).get("split") ==
-                   "heldout")
-        want = round(HELDOUT * len(rs))
-        new = [r for r in rs if r.id not in man]
-        rng = random.Random(f"{key[0]}/{key[1]}/{len(rs)}")
-        rng.shuffle(new)
-        for r in new:
-            split = "heldout" if held < want else "train"
-            held += split == "heldout"
-            man[r.id] = {"split": split}
+    # Systematic sampling per label over records ordered by category: every
+    # 4th record is heldout, so each category gets its share (a category of
+    # 2 or 3 messages gets one heldout about half the time) and the label
+    # split is exactly 25%.  Existing ids keep their split.
+    for label in ("health", "clean"):
+        new = sorted((r for r in recs if r.f["label"] == label and
+                      not man.get(r.id, {}).get("split")),
+                     key=lambda r: (r.f["cat"], hashlib.sha256(
+                         r.id.encode()).hexdigest()))
+        off = random.Random(f"split/{label}/{len(new)}").randrange(4)
+        for i, r in enumerate(new):
+            man.setdefault(r.id, {})["split"] = (
+                "heldout" if (i + off) % 4 == 0 else "train")
     for r in recs:
         m = man[r.id]
         if "file" not in m:
