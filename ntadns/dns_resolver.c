@@ -409,15 +409,27 @@ dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_txt **out)
 		free(t);
 		return -1;
 	}
-	for (i = 0; i < n && t->n < DNS_MAX_RRS; i++) {
-		long l = nta_txt_concat((unsigned char *)res->data[i], (size_t)res->len[i],
-		    t->buf_ + off, total + 1 - off);
-		if (l < 0)
-			continue;		/* malformed RDATA: not a record */
-		t->rr[t->n].data = t->buf_ + off;
-		t->rr[t->n].len = (size_t)l;
-		t->n++;
-		off += (size_t)l;
+	/*
+	 * Beyond DNS_MAX_RRS records, keep the ones that start like an NTA
+	 * record first (pass 0): dropping a third NTA record would hide a
+	 * too-many-records violation (R-NTA-3).
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n && t->n < DNS_MAX_RRS; i++) {
+			const unsigned char *d = (const unsigned char *)res->data[i];
+			int nta = res->len[i] > 12 && memcmp(d + 1, "v=NTA", 5) == 0;
+			long l;
+
+			if (nta != (pass == 0))
+				continue;
+			l = nta_txt_concat(d, (size_t)res->len[i], t->buf_ + off, total + 1 - off);
+			if (l < 0)
+				continue;	/* malformed RDATA: not a record */
+			t->rr[t->n].data = t->buf_ + off;
+			t->rr[t->n].len = (size_t)l;
+			t->n++;
+			off += (size_t)l;
+		}
 	}
 	if (t->m.state == DNS_SECURE && dns_wire_rrsig_orig_ttl(res->answer_packet,
 	    (size_t)(res->answer_len > 0 ? res->answer_len : 0), T_TXT, &t->orig_ttl) == 0)
