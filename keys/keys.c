@@ -601,10 +601,10 @@ keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
 		rc = KEYS_OK;	/* current secret held elsewhere: nothing to check */
 	if (rc != KEYS_OK)
 		return rc;
-	if (!sealed && passphrase != NULL && rc == KEYS_OK) {
-		/* Existing pairs are unsealed: keep the ring uniform. */
-		passphrase = NULL;
-	}
+	/*
+	 * An unsealed ring rotated with a passphrase gets a sealed new pair: the
+	 * way to start using one.  keys_load_ring opens both kinds with it.
+	 */
 	uint32_t id = ids[n - 1] + 1;
 	rc = make_pair(data_dir, id, passphrase, err, errlen);
 	if (rc != KEYS_OK)
@@ -802,7 +802,7 @@ keys_passphrase_get(void)
 
 	if (sodium_init() < 0)
 		return NULL;
-	if (env != NULL) {
+	if (env != NULL && env[0] != '\0') {	/* empty = unset, never a passphrase */
 		len = strlen(env);
 		if (len >= PASS_MAX || (p = sodium_malloc(len + 1)) == NULL)
 			return NULL;
@@ -835,6 +835,10 @@ keys_passphrase_get(void)
 	char *nl = strchr(p, '\n');
 	if (nl != NULL)
 		*nl = '\0';
+	if (p[0] == '\0') {
+		sodium_free(p);
+		return NULL;
+	}
 	return p;
 }
 

@@ -235,6 +235,28 @@ test_rotate_retire(void **state)
 	keys_dk_free(back);
 }
 
+/* Rotating an unsealed ring with a passphrase starts passphrase protection. */
+static void
+test_rotate_adds_passphrase(void **state)
+{
+	struct kt *k = *state;
+	struct keys_ring *ring = NULL;
+	struct keys_info info[4];
+	size_t n;
+	uint32_t nid;
+
+	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), 0);
+	assert_int_equal(keys_rotate(k->dir, "new pw", &nid, k->err, sizeof(k->err)), 0);
+	assert_int_equal(keys_list(k->dir, info, 4, &n, k->err, sizeof(k->err)), 0);
+	assert_int_equal(n, 2);
+	assert_false(info[0].passphrase);
+	assert_true(info[1].passphrase);
+	assert_int_equal(keys_load_ring(k->dir, NULL, &ring, k->err, sizeof(k->err)),
+	    KEYS_PASSPHRASE);
+	assert_int_equal(keys_load_ring(k->dir, "new pw", &ring, k->err, sizeof(k->err)), 0);
+	keys_ring_free(ring);
+}
+
 static void
 test_passphrase_sources(void **state)
 {
@@ -244,6 +266,8 @@ test_passphrase_sources(void **state)
 	(void)state;
 	unsetenv("NTAMSA_KEY_PASSPHRASE");
 	unsetenv("NTAMSA_KEY_PASSPHRASE_FD");
+	assert_null(keys_passphrase_get());
+	setenv("NTAMSA_KEY_PASSPHRASE", "", 1);	/* empty is no passphrase */
 	assert_null(keys_passphrase_get());
 	setenv("NTAMSA_KEY_PASSPHRASE", "from env", 1);
 	p = keys_passphrase_get();
@@ -272,7 +296,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_init_files), T(test_no_keys), T(test_seal_open), T(test_passphrase),
 		T(test_passphrase_file_not_plain), T(test_rotate_retire),
-		T(test_passphrase_sources),
+		T(test_rotate_adds_passphrase), T(test_passphrase_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
