@@ -66,7 +66,13 @@ int dns_resolver_new(const struct config *c, struct dns_resolver **out,
     char *err, size_t errlen);
 void dns_resolver_free(struct dns_resolver *r);
 
-/* TXT: each RR's character-strings concatenated (R-NTA-7). */
+/*
+ * TXT: each RR's character-strings concatenated (R-NTA-7).  For R-NTA-4 use
+ * orig_ttl when have_orig_ttl; an unsigned answer only shows the cache's
+ * TTL (capped at cache-max-ttl, counting down), so a too-high TTL in an
+ * unsigned zone is seen at most as 86400.  More than DNS_MAX_RRS records:
+ * those starting with "v=NTA" are kept first.
+ */
 struct dns_txt_rr {
 	const unsigned char *data;	/* not NUL-terminated; may hold any byte */
 	size_t len;
