@@ -245,12 +245,19 @@ scan_bsn(struct scan *sc, size_t t)
 static int
 month_token(const struct scan *sc, size_t t)
 {
+	char c;
+
 	static const char *const m[] = {"januari", "februari", "maart", "april",
 	    "mei", "juni", "juli", "augustus", "september", "oktober", "november",
 	    "december", "jan", "feb", "mrt", "apr", "jun", "jul", "aug", "sep",
 	    "sept", "okt", "nov", "dec", "january", "february", "march", "may",
 	    "june", "july", "august", "october", "mar", "oct", NULL};
 
+	if (t >= sc->ntok || sc->tok[t].len < 3 || sc->tok[t].len > 9)
+		return 0;
+	c = sc->nm->s[sc->tok[t].off];
+	if (strchr("jfmasond", c) == NULL)
+		return 0;
 	for (size_t i = 0; m[i] != NULL; i++)
 		if (tok_eq(sc, t, m[i]))
 			return 1;

@@ -34,6 +34,7 @@ static struct {
 	uint32_t *slot;			/* index+1, 0 = empty */
 	size_t nslot;			/* power of two */
 	uint8_t starts[1u << 13];	/* bit set: first word of a phrase */
+	uint8_t pbloom[1u << 13];	/* bit set: hash of a prefix entry */
 	uint32_t prefix_lens;		/* bit L: a prefix entry of L bytes */
 	int ok;
 } lex;
@@ -226,8 +227,12 @@ index_entries(void)
 
 			lex.starts[fh >> 3] |= (uint8_t)(1u << (fh & 7));
 		}
-		if (e->prefix)
+		if (e->prefix) {
+			uint32_t ph = fnv(e->key, e->keylen) & 0xffffu;
+
 			lex.prefix_lens |= 1u << e->keylen;
+			lex.pbloom[ph >> 3] |= (uint8_t)(1u << (ph & 7));
+		}
 	}
 	lex.ok = 1;
 }
@@ -257,10 +262,10 @@ cls_lex_entries(void)
 
 /* Collect entries equal to key (prefix flag pf); at most one per category. */
 static int
-probe(const char *key, size_t n, int pf, int words, struct cls_lex_hit *hits,
-    int nh, int max)
+probe_h(uint32_t h, const char *key, size_t n, int pf, int words,
+    struct cls_lex_hit *hits, int nh, int max)
 {
-	size_t j = (fnv(key, n) + (uint32_t)pf) & (lex.nslot - 1);
+	size_t j = (h + (uint32_t)pf) & (lex.nslot - 1);
 
 	while (lex.slot[j] != 0 && nh < max) {
 		const struct lex_entry *e = &lex.e[lex.slot[j] - 1];
@@ -283,16 +288,31 @@ probe(const char *key, size_t n, int pf, int words, struct cls_lex_hit *hits,
 	return nh;
 }
 
+static int
+probe(const char *key, size_t n, int pf, int words, struct cls_lex_hit *hits,
+    int nh, int max)
+{
+	return probe_h(fnv(key, n), key, n, pf, words, hits, nh, max);
+}
+
 int
 cls_lex_lookup(const char *s, const struct cls_tok *toks, size_t ntok,
     size_t t, struct cls_lex_hit *hits, int max)
 {
 	const struct cls_tok *tk = &toks[t];
-	uint32_t fh = fnv(s + tk->off, tk->len) & 0xffffu;
+	uint32_t hs[32], h = 2166136261u, fh;
 	int nh = 0;
 
 	if (!lex.ok || tk->len == 0)
 		return 0;
+	/* One pass over the token gives the hash of every prefix length. */
+	for (uint32_t i = 0; i < tk->len; i++) {
+		h ^= (unsigned char)s[tk->off + i];
+		h *= 16777619u;
+		if (i + 1 < 32)
+			hs[i + 1] = h;
+	}
+	fh = h & 0xffffu;
 	/* Phrases first, longest first. */
 	if (lex.starts[fh >> 3] & (1u << (fh & 7))) {
 		for (size_t w = LEX_WORDS_MAX; w >= 2; w--) {
@@ -318,14 +338,16 @@ cls_lex_lookup(const char *s, const struct cls_tok *toks, size_t ntok,
 				return nh;
 		}
 	}
-	nh = probe(s + tk->off, tk->len, 0, 1, hits, nh, max);
+	nh = probe_h(h, s + tk->off, tk->len, 0, 1, hits, nh, max);
 	if (nh > 0)
 		return nh;
-	/* Prefix entries, longest first. */
-	for (int L = 31; L >= 3; L--) {
-		if (!(lex.prefix_lens & (1u << L)) || (uint32_t)L > tk->len)
+	/* Prefix entries, longest first; the bloom bits skip most probes. */
+	for (int L = tk->len < 31 ? (int)tk->len : 31; L >= 3; L--) {
+		uint32_t ph = hs[L] & 0xffffu;
+
+		if (!(lex.prefix_lens & (1u << L)) || !(lex.pbloom[ph >> 3] & (1u << (ph & 7))))
 			continue;
-		nh = probe(s + tk->off, (size_t)L, 1, 1, hits, nh, max);
+		nh = probe_h(hs[L], s + tk->off, (size_t)L, 1, 1, hits, nh, max);
 		if (nh > 0)
 			return nh;
 	}

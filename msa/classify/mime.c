@@ -301,11 +301,12 @@ too_complex(const char *msg, size_t len)
 	for (size_t i = 0; i + 10 <= len; i++) {
 		char c = msg[i];
 
-		if ((c == 'm' || c == 'M') &&
-		    (strncasecmp(msg + i, "multipart/", 10) == 0 ||
-		    (i + 15 <= len && strncasecmp(msg + i, "message/rfc822", 14) == 0)))
-			if (++n > CLS_MAX_MULTI)
-				return 1;
+		if (c != 'm' && c != 'M')
+			continue;
+		if ((strncasecmp(msg + i, "multipart/", 10) == 0 ||
+		    (i + 15 <= len && strncasecmp(msg + i, "message/rfc822", 14) == 0)) &&
+		    ++n > CLS_MAX_MULTI)
+			return 1;
 	}
 	return 0;
 }
