@@ -328,12 +328,26 @@ put_recipients(struct store_msg *m)
 	return rc;
 }
 
+/* Run a cached statement without results (the savepoint commands). */
+static int
+exec_cached(struct store *s, int slot, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = store_cached(s, slot, sql, &st);
+
+	if (rc != STORE_OK)
+		return rc;
+	rc = step_done(s, st);
+	store_release(st);
+	return rc;
+}
+
 /* One message's part of a group transaction, inside a savepoint. */
 static int
 apply_one(struct gc_req *r)
 {
 	struct store *s = r->m->s;
-	int rc = store_exec(s, "SAVEPOINT msg");
+	int rc = exec_cached(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
 
 	if (rc != STORE_OK)
 		return rc;
@@ -342,9 +356,10 @@ apply_one(struct gc_req *r)
 		rc = insert_chunk(r->m);
 	if (rc == STORE_OK)
 		rc = put_recipients(r->m);
+	/* One bad message must not take the rest of its batch down. */
 	if (rc != STORE_OK)
-		(void)store_exec(s, "ROLLBACK TO msg");
-	if (store_exec(s, "RELEASE msg") != STORE_OK && rc == STORE_OK)
+		(void)exec_cached(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
+	if (exec_cached(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
 		rc = STORE_ERR;
 	return rc;
 }
