@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unbound.h>
+#include <unistd.h>
 
 
 #define T_A	1
@@ -112,11 +113,13 @@ set_option(struct ub_ctx *ub, const char *line, char *err, size_t errlen)
  * every answer look insecure (R-FLOW-7).
  */
 static int
-anchor_ok(const char *path, char *err, size_t errlen)
+anchor_ok(const char *path, int *autotrust, char *err, size_t errlen)
 {
 	FILE *f;
 	char line[4096];
 	int found = 0;
+
+	*autotrust = 0;
 
 	if (path == NULL || *path == '\0') {
 		snprintf(err, errlen, "dns.trust_anchor is empty: refusing to run without DNSSEC validation");
@@ -129,6 +132,8 @@ anchor_ok(const char *path, char *err, size_t errlen)
 	}
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
 		char *c = strchr(line, ';');
+		if (c != NULL && strstr(c, "autotrust trust anchor file") != NULL)
+			*autotrust = 1;
 		if (c != NULL)
 			*c = '\0';
 		if (strstr(line, " DS ") || strstr(line, "\tDS\t") || strstr(line, "\tDS ") ||
@@ -146,10 +151,10 @@ anchor_ok(const char *path, char *err, size_t errlen)
 static int
 configure(struct dns_resolver *r, const struct config *c, char *err, size_t errlen)
 {
-	int rc;
+	int rc, autr;
 	size_t i;
 
-	if (anchor_ok(c->dns_trust_anchor, err, errlen) != 0)
+	if (anchor_ok(c->dns_trust_anchor, &autr, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < c->dns_unbound_option.n; i++)
 		if (set_option(r->ub, c->dns_unbound_option.v[i], err, errlen) != 0)
@@ -167,7 +172,16 @@ configure(struct dns_resolver *r, const struct config *c, char *err, size_t errl
 			return -1;
 		}
 	}
-	if ((rc = ub_ctx_add_ta_file(r->ub, c->dns_trust_anchor)) != 0 ||
+	/*
+	 * RFC 5011 tracking where the file allows it: an autotrust state file
+	 * (as unbound-anchor keeps in /var/lib/unbound) that we may write.
+	 * A plain anchor (Debian's /usr/share/dns/root.key, a test network's
+	 * DS) is loaded as it is.
+	 */
+	autr = autr && access(c->dns_trust_anchor, W_OK) == 0;
+	rc = autr ? ub_ctx_add_ta_autr(r->ub, c->dns_trust_anchor) :
+	    ub_ctx_add_ta_file(r->ub, c->dns_trust_anchor);
+	if (rc != 0 ||
 	    (rc = ub_ctx_async(r->ub, 1)) != 0) {
 		snprintf(err, errlen, "dns.trust_anchor %s: %s", c->dns_trust_anchor, ub_strerror(rc));
 		return -1;
