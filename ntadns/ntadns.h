@@ -60,7 +60,9 @@ struct dns_resolver;
  * validation-weakening dns.unbound_option (val-permissive-mode,
  * domain-insecure, module-config, trust-anchor*, insecure-lan-zones), an
  * option unbound rejects.  Never reads /etc/resolv.conf unless
- * dns.forwarder = resolv.conf.
+ * dns.forwarder = resolv.conf.  A writable anchor file in unbound's
+ * autotrust format (";; autotrust trust anchor file") is tracked per
+ * RFC 5011; any other anchor file (DS or DNSKEY lines) is loaded as is.
  */
 int dns_resolver_new(const struct config *c, struct dns_resolver **out,
     char *err, size_t errlen);
