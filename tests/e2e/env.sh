@@ -1,0 +1,30 @@
+# Sourced by every tests/e2e script: where the network lives and its fixed
+# addresses.  Everything under $E2E_DIR is made at run time and thrown away.
+E2E_SRC=$(cd "$(dirname "$0")" && pwd)
+E2E_TOP=$(cd "$E2E_SRC/../.." && pwd)
+E2E_DIR=${E2E_DIR:-$E2E_TOP/build/e2e}
+export E2E_SRC E2E_TOP E2E_DIR
+
+E2E_NS_ADDR=127.0.10.53          # NSD: root, test. and every leaf zone
+E2E_MSA_ADDR=127.0.30.1          # ntamsa's submission ports and portal
+E2E_PROVIDER_ID=ntamsa-e2e-provider          # nta.provider_id (ours)
+E2E_RX_PROVIDER=e2e-receiving-provider       # provider= in the recipients' records
+E2E_OU_MARKER=NTA7516-TEST-MARKER
+E2E_DKIM_DOMAIN=sender.test
+E2E_DKIM_SELECTOR=e2e
+E2E_PORTAL_AFTER=${E2E_PORTAL_AFTER:-20s}
+export E2E_NS_ADDR E2E_MSA_ADDR E2E_PROVIDER_ID E2E_RX_PROVIDER E2E_OU_MARKER
+export E2E_DKIM_DOMAIN E2E_DKIM_SELECTOR E2E_PORTAL_AFTER
+
+NTAMSA_BIN=${NTAMSA_TEST_BIN:-$E2E_TOP/build/asan/ntamsa}
+[ -x "$NTAMSA_BIN" ] || NTAMSA_BIN=$E2E_TOP/ntamsa
+NTAMSA_CONF=$E2E_DIR/ntamsa/ntamsa.conf
+UNBOUND_CONF=$E2E_DIR/unbound.conf
+export NTAMSA_BIN NTAMSA_CONF UNBOUND_CONF
+
+# Receivers: "name addr cert mode" lines, comments dropped.
+e2e_receivers() { grep -v '^#' "$E2E_SRC/receivers.tsv" | grep -v '^$'; }
+# Scenarios: "domain dns health health_rx clean_rx notify_rx note" lines.
+e2e_scenarios() { grep -v '^#' "$E2E_SRC/scenarios.tsv" | grep -v '^$'; }
+# Address of a receiver by name.
+e2e_rx_addr() { e2e_receivers | awk -F'\t' -v n="$1" '$1 == n { print $2 }'; }
