@@ -1,5 +1,6 @@
 /*
- * cmd_dkim.c - `ntamsa dkim keygen DOMAIN SELECTOR [--bits N] [--out FILE]`.
+ * cmd_dkim.c - `ntamsa dkim keygen DOMAIN SELECTOR [--type rsa|ed25519]
+ *              [--bits N] [--out FILE]`.
  *
  * Writes a new RSA private key (mode 0600, never over an existing file) and
  * prints the DNS TXT record to publish on stdout; the config line that
@@ -19,9 +20,12 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ntamsa dkim keygen DOMAIN SELECTOR [--bits N] [--out FILE]\n"
-	    "  Generate an RSA DKIM key (default %d bits, at least %d) and print\n"
-	    "  the DNS TXT record.  Default FILE: <data_dir>/dkim/DOMAIN.SELECTOR.key\n",
+	fprintf(f, "usage: ntamsa dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] "
+	    "[--bits N] [--out FILE]\n"
+	    "  Generate a DKIM key (RSA: default %d bits, at least %d) and print\n"
+	    "  the DNS TXT record.  Default FILE: <data_dir>/dkim/DOMAIN.SELECTOR.key\n"
+	    "  An Ed25519 key (RFC 8463) only adds a second signature: the domain\n"
+	    "  still needs its RSA key.\n",
 	    OUT_DKIM_DEFAULT_BITS, OUT_DKIM_MIN_BITS);
 }
 
@@ -60,7 +64,7 @@ default_path(const struct config *c, const char *domain, const char *sel,
 static int
 keygen(const struct config *c, int argc, char **argv)
 {
-	const char *domain = NULL, *sel = NULL, *out = NULL;
+	const char *domain = NULL, *sel = NULL, *out = NULL, *type = "rsa";
 	char path[4096], txt[8192], err[512];
 	int bits = OUT_DKIM_DEFAULT_BITS, i, rc;
 
@@ -68,6 +72,12 @@ keygen(const struct config *c, int argc, char **argv)
 		if (strcmp(argv[i], "--bits") == 0 && i + 1 < argc) {
 			if (parse_bits(argv[++i], &bits) < 0) {
 				fprintf(stderr, "ntamsa: dkim: --bits: not a number\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) {
+			type = argv[++i];
+			if (strcmp(type, "rsa") != 0 && strcmp(type, "ed25519") != 0) {
+				fprintf(stderr, "ntamsa: dkim: --type: rsa or ed25519\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
@@ -93,7 +103,8 @@ keygen(const struct config *c, int argc, char **argv)
 			return 1;
 		out = path;
 	}
-	rc = out_dkim_keygen(domain, sel, bits, out, txt, sizeof(txt), err, sizeof(err));
+	rc = out_dkim_keygen_type(domain, sel, type, bits, out, txt, sizeof(txt), err,
+	    sizeof(err));
 	if (rc == OUT_DKIM_WEAK) {
 		fprintf(stderr, "ntamsa: dkim: %s\n", err);
 		return 2;
@@ -103,8 +114,11 @@ keygen(const struct config *c, int argc, char **argv)
 		return 1;
 	}
 	printf("%s\n", txt);
-	fprintf(stderr, "ntamsa: dkim: key written to %s (%d bits); enable with:\n"
-	    "  [dkim]\n  domain = %s %s %s\n", out, bits, domain, sel, out);
+	if (strcmp(type, "rsa") == 0)
+		fprintf(stderr, "ntamsa: dkim: RSA key written to %s (%d bits)", out, bits);
+	else
+		fprintf(stderr, "ntamsa: dkim: Ed25519 key written to %s", out);
+	fprintf(stderr, "; enable with:\n  [dkim]\n  domain = %s %s %s\n", domain, sel, out);
 	return 0;
 }
 

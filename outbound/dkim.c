@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #define DKIM_KEYS_MAX (CONFIG_LIST_MAX + 1)
@@ -29,9 +30,12 @@
 #define SELECTOR_MAX 64
 #define SIG_BYTES_MAX (OUT_DKIM_MAX_BITS / 8)
 
+#define KEYS_PER_MSG 4			/* signatures per message (rotation, Ed25519) */
+
 struct dkim_key {
 	char domain[DOMAIN_MAX];	/* "" = the default key */
 	char selector[SELECTOR_MAX];
+	int ed25519;			/* RFC 8463 ed25519-sha256, else rsa-sha256 */
 	EVP_PKEY *pkey;
 };
 
@@ -41,7 +45,8 @@ struct out_dkim {
 };
 
 struct out_dkim_sig {
-	const struct dkim_key *key;
+	size_t nkeys;
+	const struct dkim_key *key[KEYS_PER_MSG];
 	char domain[DOMAIN_MAX];
 	EVP_MD_CTX *body;
 	size_t pend_crlf;		/* trailing CRLFs not hashed yet */
@@ -106,10 +111,12 @@ key_load(struct dkim_key *k, const struct config *c, const char *domain,
 		return OUT_DKIM_ERR;
 	}
 	bits = EVP_PKEY_get_bits(k->pkey);
-	if (!EVP_PKEY_is_a(k->pkey, "RSA") || bits < OUT_DKIM_MIN_BITS ||
-	    bits > OUT_DKIM_MAX_BITS) {
+	k->ed25519 = EVP_PKEY_is_a(k->pkey, "ED25519");
+	if (!k->ed25519 && (!EVP_PKEY_is_a(k->pkey, "RSA") || bits < OUT_DKIM_MIN_BITS ||
+	    bits > OUT_DKIM_MAX_BITS)) {
 		snprintf(err, errlen, "dkim: %s: need an RSA key of %d..%d bits "
-		    "(R-DKIM-1)", path, OUT_DKIM_MIN_BITS, OUT_DKIM_MAX_BITS);
+		    "(R-DKIM-1) or an Ed25519 key", path, OUT_DKIM_MIN_BITS,
+		    OUT_DKIM_MAX_BITS);
 		EVP_PKEY_free(k->pkey);
 		k->pkey = NULL;
 		free(path);
@@ -137,6 +144,40 @@ split3(char *s, char **w)
 		w[n++] = t;
 	}
 	return n == 3 ? 0 : -1;
+}
+
+/*
+ * R-DKIM-1: every message carries an rsa-sha256 signature, so each domain
+ * (and the default) with keys needs an RSA one; Ed25519 only comes extra.
+ */
+static int
+check_rsa_per_domain(const struct out_dkim *d, char *err, size_t errlen)
+{
+	size_t i, j, per;
+
+	for (i = 0; i < d->n; i++) {
+		int rsa = 0;
+
+		per = 0;
+		for (j = 0; j < d->n; j++) {
+			if (strcmp(d->k[i].domain, d->k[j].domain) != 0)
+				continue;
+			per++;
+			rsa |= !d->k[j].ed25519;
+		}
+		if (!rsa) {
+			snprintf(err, errlen, "dkim: %s has no RSA key; rsa-sha256 is "
+			    "required, Ed25519 only in addition (R-DKIM-1)",
+			    d->k[i].domain[0] ? d->k[i].domain : "dkim.key");
+			return OUT_DKIM_WEAK;
+		}
+		if (per > KEYS_PER_MSG) {
+			snprintf(err, errlen, "dkim: more than %d keys for %s",
+			    KEYS_PER_MSG, d->k[i].domain[0] ? d->k[i].domain : "dkim.key");
+			return OUT_DKIM_ERR;
+		}
+	}
+	return OUT_DKIM_OK;
 }
 
 int
@@ -183,6 +224,10 @@ out_dkim_load(const struct config *c, struct out_dkim **out, char *err,
 		}
 		d->n++;
 	}
+	if ((rc = check_rsa_per_domain(d, err, errlen)) < 0) {
+		out_dkim_free(d);
+		return rc;
+	}
 	*out = d;
 	return OUT_DKIM_OK;
 }
@@ -199,19 +244,20 @@ out_dkim_free(struct out_dkim *d)
 	free(d);
 }
 
-/* The key for a From: domain: its own line, else the default. */
-static const struct dkim_key *
-key_for(const struct out_dkim *d, const char *domain)
+/* The keys for a From: domain: its own lines, else the default. */
+static size_t
+keys_for(const struct out_dkim *d, const char *domain,
+    const struct dkim_key **out)
 {
-	size_t i;
+	size_t i, n = 0;
 
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->n && n < KEYS_PER_MSG; i++)
 		if (d->k[i].domain[0] != '\0' && strcmp(d->k[i].domain, domain) == 0)
-			return &d->k[i];
-	for (i = 0; i < d->n; i++)
+			out[n++] = &d->k[i];
+	for (i = 0; i < d->n && n == 0; i++)
 		if (d->k[i].domain[0] == '\0')
-			return &d->k[i];
-	return NULL;
+			out[n++] = &d->k[i];
+	return n;
 }
 
 /* ------------------------------------------------------------ body */
@@ -278,7 +324,8 @@ out_dkim_begin(const struct out_dkim *d, const char *hdr, size_t len,
     struct out_dkim_sig **out)
 {
 	struct out_dkim_sig *s;
-	const struct dkim_key *k;
+	const struct dkim_key *k[KEYS_PER_MSG];
+	size_t nk;
 	char domain[DOMAIN_MAX];
 
 	*out = NULL;
@@ -286,11 +333,12 @@ out_dkim_begin(const struct out_dkim *d, const char *hdr, size_t len,
 		return OUT_DKIM_ERR;
 	if (out_rw_from_domain(hdr, len, domain, sizeof(domain)) < 0)
 		return OUT_DKIM_ERR;
-	if ((k = key_for(d, domain)) == NULL)
+	if ((nk = keys_for(d, domain, k)) == 0)
 		return OUT_DKIM_NOKEY;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return OUT_DKIM_ERR;
-	s->key = k;
+	memcpy(s->key, k, nk * sizeof(k[0]));
+	s->nkeys = nk;
 	memcpy(s->domain, domain, sizeof(domain));
 	s->hdr = malloc(len);
 	s->hdr_len = s->hdr != NULL ? len : 0;
@@ -409,7 +457,7 @@ hash_headers(struct out_dkim_sig *s, EVP_MD_CTX *md, struct sbuf *b)
 				sb_str(b, ":");
 			first = 0;
 			sb_str(b, signed_names[i]);
-			if (j < n && EVP_DigestSignUpdate(md, s->hdr + sp[n - 1 - j].off,
+			if (j < n && EVP_DigestUpdate(md, s->hdr + sp[n - 1 - j].off,
 			    sp[n - 1 - j].len) != 1)
 				return OUT_DKIM_ERR;
 		}
@@ -438,17 +486,89 @@ sb_folded(struct sbuf *b, const char *v, size_t n)
 	}
 }
 
+/* Sign the SHA-256 header hash h with key k (RFC 6376 3.3, RFC 8463 3). */
+static int
+sign_hash(const struct dkim_key *k, const unsigned char *h, size_t hl,
+    unsigned char *sig, size_t *sigl)
+{
+	int ok = 0;
+
+	if (k->ed25519) {
+		/* ed25519-sha256: PureEdDSA over the SHA-256 hash itself. */
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+		ok = c != NULL && EVP_DigestSignInit(c, NULL, NULL, NULL, k->pkey) == 1 &&
+		    EVP_DigestSign(c, sig, sigl, h, hl) == 1;
+		EVP_MD_CTX_free(c);
+	} else {
+		/* rsa-sha256: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 6376 3.3.1). */
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k->pkey, NULL);
+
+		ok = pc != NULL && EVP_PKEY_sign_init(pc) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_sign(pc, sig, sigl, h, hl) == 1;
+		EVP_PKEY_CTX_free(pc);
+	}
+	return ok ? OUT_DKIM_OK : OUT_DKIM_ERR;
+}
+
+/* Append one complete DKIM-Signature field for key k to b. */
+static int
+sign_one(struct out_dkim_sig *s, const struct dkim_key *k, const char *bh64,
+    time_t now, struct sbuf *b)
+{
+	unsigned char h[EVP_MAX_MD_SIZE], sig[SIG_BYTES_MAX];
+	unsigned int hl = 0;
+	char sig64[4 * (SIG_BYTES_MAX / 3 + 1) + 1], num[32];
+	size_t sigl = sizeof(sig), start = b->len;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = OUT_DKIM_ERR, n64;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto done;
+	sb_str(b, k->ed25519 ? "DKIM-Signature: v=1; a=ed25519-sha256;" :
+	    "DKIM-Signature: v=1; a=rsa-sha256;");
+	sb_str(b, " c=simple/simple; d=");
+	sb_str(b, s->domain);
+	sb_str(b, "; s=");
+	sb_str(b, k->selector);
+	snprintf(num, sizeof(num), ";\r\n\tt=%lld; h=", (long long)now);
+	sb_str(b, num);
+	if ((rc = hash_headers(s, md, b)) < 0)
+		goto done;
+	rc = OUT_DKIM_ERR;
+	sb_str(b, ";\r\n\tbh=");
+	sb_str(b, bh64);
+	sb_str(b, ";\r\n\tb=");
+	if (b->err) {
+		rc = OUT_DKIM_SPACE;
+		goto done;
+	}
+	/* The signature field itself, b= empty, without its CRLF (3.7). */
+	if (EVP_DigestUpdate(md, b->p + start, b->len - start) != 1 ||
+	    EVP_DigestFinal_ex(md, h, &hl) != 1 ||
+	    sign_hash(k, h, hl, sig, &sigl) != OUT_DKIM_OK ||
+	    (n64 = b64(sig, sigl, sig64, sizeof(sig64))) < 0)
+		goto done;
+	sb_folded(b, sig64, (size_t)n64);
+	sb_str(b, "\r\n");
+	rc = b->err ? OUT_DKIM_SPACE : OUT_DKIM_OK;
+done:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
 int
 out_dkim_end(struct out_dkim_sig *s, time_t now, char *out, size_t cap,
     size_t *out_len)
 {
-	unsigned char bh[EVP_MAX_MD_SIZE], sig[SIG_BYTES_MAX];
+	unsigned char bh[EVP_MAX_MD_SIZE];
 	unsigned int bhl = 0;
-	char bh64[64], sig64[4 * (SIG_BYTES_MAX / 3 + 1) + 1], num[32];
-	size_t sigl = sizeof(sig);
+	char bh64[64];
 	struct sbuf b = {.p = out, .cap = cap};
-	EVP_MD_CTX *md = NULL;
-	int rc = OUT_DKIM_ERR, n64;
+	int rc = OUT_DKIM_ERR;
+	size_t i;
 
 	if (s == NULL || out == NULL || out_len == NULL)
 		goto done;
@@ -459,41 +579,13 @@ out_dkim_end(struct out_dkim_sig *s, time_t now, char *out, size_t cap,
 	    EVP_DigestFinal_ex(s->body, bh, &bhl) != 1 ||
 	    b64(bh, bhl, bh64, sizeof(bh64)) < 0)
 		goto done;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->key->pkey) != 1)
-		goto done;
-	sb_str(&b, "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=");
-	sb_str(&b, s->domain);
-	sb_str(&b, "; s=");
-	sb_str(&b, s->key->selector);
-	snprintf(num, sizeof(num), ";\r\n\tt=%lld; h=", (long long)now);
-	sb_str(&b, num);
-	if ((rc = hash_headers(s, md, &b)) < 0)
-		goto done;
-	rc = OUT_DKIM_ERR;
-	sb_str(&b, ";\r\n\tbh=");
-	sb_str(&b, bh64);
-	sb_str(&b, ";\r\n\tb=");
-	if (b.err) {
-		rc = OUT_DKIM_SPACE;
-		goto done;
-	}
-	/* The signature field itself, b= empty, without its CRLF (3.7). */
-	if (EVP_DigestSignUpdate(md, out, b.len) != 1 ||
-	    EVP_DigestSignFinal(md, NULL, &sigl) != 1 || sigl > sizeof(sig) ||
-	    EVP_DigestSignFinal(md, sig, &sigl) != 1 ||
-	    (n64 = b64(sig, sigl, sig64, sizeof(sig64))) < 0)
-		goto done;
-	sb_folded(&b, sig64, (size_t)n64);
-	sb_str(&b, "\r\n");
-	if (b.err) {
-		rc = OUT_DKIM_SPACE;
-		goto done;
-	}
+	/* One body hash, one signature per key; no signature covers another. */
+	for (i = 0; i < s->nkeys; i++)
+		if ((rc = sign_one(s, s->key[i], bh64, now, &b)) < 0)
+			goto done;
 	*out_len = b.len;
 	rc = OUT_DKIM_OK;
 done:
-	EVP_MD_CTX_free(md);
 	out_dkim_abort(s);
 	return rc;
 }
@@ -530,27 +622,46 @@ write_key(EVP_PKEY *pk, const char *path, char *err, size_t errlen)
 	return OUT_DKIM_OK;
 }
 
-/* "SEL._domainkey.DOMAIN. IN TXT ( "v=DKIM1; k=rsa; " "p=..." ... )" */
+/*
+ * The public key for p=: RSA as DER SubjectPublicKeyInfo (RFC 6376 3.6.1),
+ * Ed25519 as the raw 32-byte key (RFC 8463 4.2).  Returns its base64 length.
+ */
 static int
-txt_record(EVP_PKEY *pk, const char *domain, const char *selector, char *txt,
-    size_t cap)
+pub_b64(EVP_PKEY *pk, int ed, char *out, size_t cap)
 {
-	unsigned char *der = NULL;
-	int dl = i2d_PUBKEY(pk, &der), n64;
+	unsigned char *der = NULL, raw[32];
+	size_t rl = sizeof(raw);
+	int dl, n;
+
+	if (ed) {
+		if (EVP_PKEY_get_raw_public_key(pk, raw, &rl) != 1)
+			return -1;
+		return b64(raw, rl, out, cap);
+	}
+	if ((dl = i2d_PUBKEY(pk, &der)) <= 0)
+		return -1;
+	n = b64(der, (size_t)dl, out, cap);
+	OPENSSL_free(der);
+	return n;
+}
+
+/* "SEL._domainkey.DOMAIN. IN TXT ( "v=DKIM1; k=rsa; p=" "..." ... )" */
+static int
+txt_record(EVP_PKEY *pk, int ed, const char *domain, const char *selector,
+    char *txt, size_t cap)
+{
 	char p64[4 * (OUT_DKIM_MAX_BITS / 8 + 100) / 3 + 8];
 	struct sbuf b = {.p = txt, .cap = cap};
+	int n64 = pub_b64(pk, ed, p64, sizeof(p64));
 	size_t i;
 
-	if (dl <= 0)
-		return OUT_DKIM_ERR;
-	n64 = b64(der, (size_t)dl, p64, sizeof(p64));
-	OPENSSL_free(der);
 	if (n64 < 0)
 		return OUT_DKIM_ERR;
 	sb_str(&b, selector);
 	sb_str(&b, "._domainkey.");
 	sb_str(&b, domain);
-	sb_str(&b, ". IN TXT ( \"v=DKIM1; k=rsa; p=\"");
+	sb_str(&b, ed ? ". IN TXT ( \"v=DKIM1; k=ed25519; p=\"" :
+	    ". IN TXT ( \"v=DKIM1; k=rsa; p=\"");
 	/* A TXT character-string holds at most 255 octets (RFC 1035). */
 	for (i = 0; i < (size_t)n64; i += 250) {
 		sb_str(&b, "\n\t\"");
@@ -563,31 +674,44 @@ txt_record(EVP_PKEY *pk, const char *domain, const char *selector, char *txt,
 }
 
 int
-out_dkim_keygen(const char *domain, const char *selector, int bits,
-    const char *path, char *txt, size_t txtcap, char *err, size_t errlen)
+out_dkim_keygen_type(const char *domain, const char *selector, const char *type,
+    int bits, const char *path, char *txt, size_t txtcap, char *err, size_t errlen)
 {
 	EVP_PKEY *pk;
-	int rc;
+	int rc, ed = type != NULL && strcmp(type, "ed25519") == 0;
 
 	if (!label_ok(domain, DOMAIN_MAX, 0) || !label_ok(selector, SELECTOR_MAX, 1)) {
 		snprintf(err, errlen, "bad domain or selector");
 		return OUT_DKIM_ERR;
 	}
-	if (bits < OUT_DKIM_MIN_BITS || bits > OUT_DKIM_MAX_BITS) {
+	if (!ed && type != NULL && strcmp(type, "rsa") != 0) {
+		snprintf(err, errlen, "--type must be rsa or ed25519");
+		return OUT_DKIM_ERR;
+	}
+	if (!ed && (bits < OUT_DKIM_MIN_BITS || bits > OUT_DKIM_MAX_BITS)) {
 		snprintf(err, errlen, "--bits must be %d..%d (R-DKIM-1)",
 		    OUT_DKIM_MIN_BITS, OUT_DKIM_MAX_BITS);
 		return OUT_DKIM_WEAK;
 	}
-	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	pk = ed ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") :
+	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	if (pk == NULL) {
-		snprintf(err, errlen, "RSA key generation failed");
+		snprintf(err, errlen, "key generation failed");
 		return OUT_DKIM_ERR;
 	}
-	rc = txt_record(pk, domain, selector, txt, txtcap);
+	rc = txt_record(pk, ed, domain, selector, txt, txtcap);
 	if (rc < 0)
 		snprintf(err, errlen, "DNS record does not fit");
 	else
 		rc = write_key(pk, path, err, errlen);
 	EVP_PKEY_free(pk);
 	return rc;
+}
+
+int
+out_dkim_keygen(const char *domain, const char *selector, int bits,
+    const char *path, char *txt, size_t txtcap, char *err, size_t errlen)
+{
+	return out_dkim_keygen_type(domain, selector, "rsa", bits, path, txt,
+	    txtcap, err, errlen);
 }

@@ -6,7 +6,11 @@
  * domain from the dkim.domain lines ("DOMAIN SELECTOR KEYFILE"), else the
  * default dkim.selector/dkim.key (whose d= is still the From: domain).
  * Key rotation without a gap: publish the new selector, then switch the
- * line; both keys verify while both DNS records exist.
+ * line; both keys verify while both DNS records exist.  A domain may have
+ * several lines (at most 4): the message gets one signature per key, so
+ * old and new keys can overlap, and an Ed25519 key (RFC 8463,
+ * a=ed25519-sha256) adds a second signature.  Each domain needs an RSA
+ * key: Ed25519 only comes in addition (R-DKIM-1).
  *
  * Signed header fields: From (listed twice: over-signing, so a second From
  * cannot be added), To, Cc, Subject, Date, Message-ID, MIME-Version,
@@ -28,7 +32,7 @@
 #define OUT_DKIM_MIN_BITS 2048
 #define OUT_DKIM_DEFAULT_BITS 3072
 #define OUT_DKIM_MAX_BITS 8192
-#define OUT_DKIM_SIG_MAX 4096		/* DKIM-Signature field incl. CRLF */
+#define OUT_DKIM_SIG_MAX 8192		/* all DKIM-Signature fields incl. CRLFs */
 
 enum out_dkim_err {
 	OUT_DKIM_OK = 0,
@@ -58,8 +62,9 @@ int out_dkim_begin(const struct out_dkim *k, const char *hdr, size_t len,
 int out_dkim_body(struct out_dkim_sig *s, const void *buf, size_t len);
 
 /*
- * Finish: write "DKIM-Signature: ...\r\n" (folded, CRLF) into out, with
- * t=now.  Frees s in every case.
+ * Finish: write the "DKIM-Signature: ...\r\n" field(s) (folded, CRLF) into
+ * out, with t=now; the caller puts them in front of the header block.
+ * Frees s in every case.
  */
 int out_dkim_end(struct out_dkim_sig *s, time_t now, char *out, size_t cap,
     size_t *out_len);
@@ -74,5 +79,10 @@ void out_dkim_abort(struct out_dkim_sig *s);
  */
 int out_dkim_keygen(const char *domain, const char *selector, int bits,
     const char *path, char *txt, size_t txtcap, char *err, size_t errlen);
+
+/* The same for type "rsa" (bits as above) or "ed25519" (bits ignored). */
+int out_dkim_keygen_type(const char *domain, const char *selector,
+    const char *type, int bits, const char *path, char *txt, size_t txtcap,
+    char *err, size_t errlen);
 
 #endif
