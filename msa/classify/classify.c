@@ -41,7 +41,6 @@
 #define CAP_POSS	6
 #define W_FIRSTNAME	1
 #define W_CAPNAME	2
-#define W_PRON		2	/* "ze had weer niet gegeten ... donepezil" */
 #define CAP_PRON	4
 #define PRON_NEAR	10	/* tokens between a pronoun and a medical word */
 #define SIG_ZONE	12	/* tokens after a closing that form the signature */
@@ -75,6 +74,8 @@ struct scan {
 	int fams[CAT__N];		/* medical categories seen */
 	long pron_at, med_at;		/* last pronoun, last medical word */
 	int pron;			/* capped pronoun-near-medical weight */
+	int pron_w;			/* weight of the last pronoun */
+	enum cls_cat med_cat;		/* category of the last medical word */
 	int med_extra;			/* medical patterns: doses, lab values, codes */
 	long close_at;			/* token of the last "groet"/"regards" */
 	long poss_at;			/* token of the last "uw"/"mijn"/"your" */
@@ -364,7 +365,7 @@ static int
 is_infix(const struct scan *sc, size_t t)
 {
 	static const char *const inf[] = {"de", "van", "der", "den", "ten", "ter",
-	    "het", "in", "t", NULL};
+	    "het", "in", "t", "v", "vd", "d", NULL};
 
 	for (size_t i = 0; inf[i] != NULL; i++)
 		if (tok_eq(sc, t, inf[i]))
@@ -496,7 +497,7 @@ on_staff(struct scan *sc, size_t t, int words)
 	sc->skip_until = (long)u - 1;
 }
 
-/* Tokens a and a+1 separated by one or two spaces only (same phrase). */
+/* Tokens a and a+1 separated by one or two spaces (or '_' in file names) only. */
 static int
 spaced(const struct scan *sc, size_t a, size_t b)
 {
@@ -505,7 +506,7 @@ spaced(const struct scan *sc, size_t a, size_t b)
 	if (b >= sc->ntok || sc->tok[b].off - e > 2 || sc->tok[b].off == e)
 		return 0;
 	for (uint32_t i = e; i < sc->tok[b].off; i++)
-		if (sc->nm->s[i] != ' ')
+		if (sc->nm->s[i] != ' ' && sc->nm->s[i] != '_')
 			return 0;
 	return 1;
 }
@@ -542,7 +543,7 @@ scan_capname(struct scan *sc, size_t t)
 		return 1;
 	while (u < sc->ntok && u < t + 3 && near(sc, u - 1, u) && is_infix(sc, u))
 		u++;
-	if (u >= sc->ntok || !near(sc, u - 1, u) || !proper_word(sc, u) || is_infix(sc, u))
+	if (u >= sc->ntok || !spaced(sc, u - 1, u) || !proper_word(sc, u) || is_infix(sc, u))
 		return 1;
 	if (cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4) > 0)
 		return 1;
@@ -737,22 +738,35 @@ scan_postcode(struct scan *sc, size_t t)
 	}
 }
 
+/*
+ * "ik" next to a condition is the writer's own health ("ik moet bestraald
+ * worden"); next to a drug or a lab test it is mostly a professional at
+ * work ("ik heb metformine voorgeschreven"), so first person (weight 3)
+ * pairs with conditions only.
+ */
+static int
+pron_fits(int w, enum cls_cat c)
+{
+	return w < 3 || c == CAT_CONDITION || c == CAT_MENTAL || c == CAT_PREGNANCY ||
+	    c == CAT_WORK;
+}
+
 /* A personal pronoun close to a medical word: someone's own matter. */
 static void
-add_pron(struct scan *sc, size_t t)
+add_pron(struct scan *sc, size_t t, int w)
 {
 	const struct cls_tok *x = &sc->tok[t];
 	char shown[16];
 
-	if (sc->pron + W_PRON > CAP_PRON)
+	if (sc->pron + w > CAP_PRON)
 		return;
 	snprintf(shown, sizeof(shown), "%.*s", (int)(x->len < 8 ? x->len : 8), sc->nm->s + x->off);
 	/* Count each pronoun once, so "he ... he ... he" is not three people. */
 	for (size_t i = 0; i < sc->nsig; i++)
 		if (strcmp(sc->sig[i].code, "pronoun-med") == 0 && strcmp(sc->sig[i].shown, shown) == 0)
 			return;
-	sc->pron += W_PRON;
-	add_sig(sc, "pronoun-med", W_PRON, SIDE_PERSON, shown, shown, strlen(shown));
+	sc->pron += w;
+	add_sig(sc, "pronoun-med", w, SIDE_PERSON, shown, shown, strlen(shown));
 }
 
 /* A lexicon hit: count it on its side, or start a labelled pattern. */
@@ -795,8 +809,10 @@ on_hit(struct scan *sc, size_t t, const struct cls_lex_hit *h)
 		return;
 	case CAT_PRONOUN:
 		sc->pron_at = (long)t;
-		if (sc->med_at >= 0 && (long)t - sc->med_at <= PRON_NEAR)
-			add_pron(sc, t);
+		sc->pron_w = h->weight;
+		if (sc->med_at >= 0 && (long)t - sc->med_at <= PRON_NEAR &&
+		    pron_fits(h->weight, sc->med_cat))
+			add_pron(sc, t, h->weight);
 		return;
 	case CAT_MONTH: case CAT_UNIT: case CAT_STREET: case CAT__N:
 		return;
@@ -805,8 +821,10 @@ on_hit(struct scan *sc, size_t t, const struct cls_lex_hit *h)
 	}
 	if (h->cat != CAT_GENERAL && h->cat != CAT_PERSON && h->cat != CAT_CARE) {
 		sc->med_at = (long)t;
-		if (sc->pron_at >= 0 && (long)t - sc->pron_at <= PRON_NEAR)
-			add_pron(sc, (size_t)sc->pron_at);
+		sc->med_cat = h->cat;
+		if (sc->pron_at >= 0 && (long)t - sc->pron_at <= PRON_NEAR &&
+		    pron_fits(sc->pron_w, h->cat))
+			add_pron(sc, (size_t)sc->pron_at, sc->pron_w);
 	}
 	if (h->cat != CAT_GENERAL && h->cat != CAT_PERSON && h->cat != CAT_CARE &&
 	    sc->poss_at >= 0 && (long)t - sc->poss_at <= 2 && sc->poss + sc->poss_w <= CAP_POSS) {
@@ -948,7 +966,7 @@ decide(const struct scan *sc, const struct cls_doc *d)
 		fams += c != CAT_CARE && sc->fams[c] > 0;
 	/* Only care words (huisarts, afspraak): an organisation talking, not a condition. */
 	if (fams == 0 && sc->med_extra == 0)
-		mn *= 0.5;
+		mn *= 0.35;
 
 	if (pn > 1)
 		pn = 1;
@@ -965,12 +983,12 @@ decide(const struct scan *sc, const struct cls_doc *d)
 		mn = 0.5;
 	score = 100.0 * root(pn * mn);
 	/* Without a clear pointer to a person, medical talk alone stays below. */
-	if (sc->p < 3)
+	if (pn < 3 / P_FULL)
 		score *= 0.85;
 	if (sc->g > 0 && !sc->strong) {
-		double f = 1.0 - 0.08 * sc->g;
+		double f = 1.0 - 0.1 * sc->g;
 
-		score *= f < 0.4 ? 0.4 : f;
+		score *= f < 0.3 ? 0.3 : f;
 	}
 	return (int)(score + 0.5);
 }
