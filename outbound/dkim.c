@@ -573,8 +573,9 @@ out_dkim_end(struct out_dkim_sig *s, time_t now, char *out, size_t cap,
 	if (s == NULL || out == NULL || out_len == NULL)
 		goto done;
 	/* RFC 6376 3.4.3: trailing empty lines dropped, one CRLF ends the body. */
-	if (s->have_cr && EVP_DigestUpdate(s->body, "\r", 1) != 1)
-		goto done;
+	if (s->have_cr && (flush_crlf(s) < 0 ||
+	    EVP_DigestUpdate(s->body, "\r", 1) != 1))
+		goto done;	/* a final bare CR is content: CRLFs before it count */
 	if (EVP_DigestUpdate(s->body, "\r\n", 2) != 1 ||
 	    EVP_DigestFinal_ex(s->body, bh, &bhl) != 1 ||
 	    b64(bh, bhl, bh64, sizeof(bh64)) < 0)
