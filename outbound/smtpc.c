@@ -317,7 +317,8 @@ do_ehlo(struct smtpc *c, const char *helo, char *reply, size_t replylen)
 	struct smtpc_facts *f = &c->facts;
 	int code;
 
-	f->starttls_offered = f->ext_pipelining = f->ext_8bitmime = f->ext_size = 0;
+	/* The EHLO after STARTTLS no longer offers it: keep it as first seen. */
+	f->ext_pipelining = f->ext_8bitmime = f->ext_size = 0;
 	f->size_max = 0;
 	if (io_cmd(c, "EHLO ", helo, NULL) != 0 || io_flush(c) != 0) {
 		snprintf(reply, replylen, "write failed");

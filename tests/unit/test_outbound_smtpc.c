@@ -234,6 +234,7 @@ test_verify(void **state)
 			assert_non_null(c);
 			if (strcmp(v->opts, "nostarttls") != 0) {
 				assert_int_equal(f.tls, 1);
+				assert_int_equal(f.starttls_offered, 1);
 				assert_int_equal(strlen(f.peer_sha256), 64);
 			}
 			if (v->auth == SMTPC_AUTH_DANE)
