@@ -559,6 +559,25 @@ scan_capname(struct scan *sc, size_t t)
 	return u - t + 1;
 }
 
+/* "J. de Vries", "A.M. Bakker": initials then a surname, outside a signature. */
+static size_t
+scan_initials(struct scan *sc, size_t t)
+{
+	int ini;
+	size_t u;
+	uint32_t e = sc->tok[t].off + 1;
+
+	if ((long)t <= sc->skip_until || in_signature(sc, t) || !sc->nm->up[sc->tok[t].off] ||
+	    e >= sc->nm->n || sc->nm->s[e] != '.')
+		return 1;
+	u = skip_initials(sc, t, &ini);
+	if (!near(sc, u - 1, u) || !proper_word(sc, u) || !surname_at(sc, u))
+		return 1;
+	add_name(sc, u, "name", W_NAME);
+	sc->skip_until = (long)u;
+	return u - t + 1;
+}
+
 /* A known first name, capitalised, outside greeting and signature. */
 static void
 on_firstname(struct scan *sc, size_t t)
@@ -914,7 +933,7 @@ scan_tokens(struct scan *sc)
 			scan_postcode(sc, t);
 		} else if (nh == 0) {
 			scan_code(sc, t);
-			adv = scan_capname(sc, t);
+			adv = sc->tok[t].len == 1 ? scan_initials(sc, t) : scan_capname(sc, t);
 		}
 		t += adv;
 	}
