@@ -385,6 +385,119 @@ test_from_domain(void **state)
 	}
 }
 
+
+/* ---- properties over random header blocks -------------------------- */
+
+static const char *const vocab[] = {
+	"From", "To", "Cc", "Date", "Message-ID", "Received", "Subject",
+	"X-NTA7516", "X-NTA7516-Classify", "X-NTA7516-Phone", "X-NTA7516-Access-Code",
+	"X-NTA7516Other", "Organization", "List-Unsubscribe-Post", "ARC-Seal",
+	"X400-Trace", "Language", "Content-Language", "Content-Type", "X-Mailer",
+	"Keywords", "Base", "Basement",
+};
+
+/* Field names of a header block, in order, with their byte ranges. */
+struct fld {
+	const char *p;
+	size_t len, nlen;
+};
+
+static size_t
+split_fields(const char *h, size_t len, struct fld *f, size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off < len && n < max) {
+		const char *nl = memchr(h + off, '\n', len - off);
+		size_t start = off, l = (size_t)(nl - (h + off)) + 1;
+		const char *colon;
+
+		if (l == 2 && h[off] == '\r')
+			break;
+		off += l;
+		while (off < len && (h[off] == ' ' || h[off] == '\t')) {
+			nl = memchr(h + off, '\n', len - off);
+			off = (size_t)(nl - h) + 1;
+		}
+		colon = memchr(h + start, ':', off - start);
+		f[n].p = h + start;
+		f[n].len = off - start;
+		f[n].nlen = (size_t)(colon - (h + start));
+		while (f[n].nlen > 0 && f[n].p[f[n].nlen - 1] == ' ')
+			f[n].nlen--;	/* "Name :" is the field Name */
+		n++;
+	}
+	return n;
+}
+
+static int
+dropped_name(const char *p, size_t n, int nta)
+{
+	if (n >= 9 && strncasecmp(p, "X-NTA7516", 9) == 0 && (n == 9 || p[9] == '-'))
+		return 1;
+	return nta && out_rw_is_bijlage_a(p, n);
+}
+
+static void
+test_random_properties(void **state)
+{
+	unsigned int seed = 42;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2000; round++) {
+		char in[4096], out[4096], again[4096], name[64];
+		size_t len = 0, ol, al, ni, no, i, j, nf = 1 + (size_t)(rand_r(&seed) % 12);
+		struct fld fi[16], fo[16];
+		struct out_rw_opts o = {.nta_channel = rand_r(&seed) % 2,
+		    .sender_compliant = rand_r(&seed) % 2, .provider_id = "prov-1"};
+		int want_nta = o.nta_channel && o.sender_compliant, seen_nta = 0;
+
+		for (i = 0; i < nf; i++) {
+			const char *v = vocab[rand_r(&seed) % (sizeof(vocab) / sizeof(vocab[0]))];
+			size_t k;
+
+			for (k = 0; v[k] != '\0' && k + 1 < sizeof(name); k++)
+				name[k] = rand_r(&seed) % 3 == 0 ? (char)(v[k] ^ 0x20 * (v[k] >= 'A' &&
+				    ((v[k] | 0x20) >= 'a' && (v[k] | 0x20) <= 'z'))) : v[k];
+			name[k] = '\0';
+			len += (size_t)snprintf(in + len, sizeof(in) - len, "%s%s: value %u%s\r\n",
+			    name, rand_r(&seed) % 5 == 0 ? " " : "", rand_r(&seed) % 1000,
+			    rand_r(&seed) % 4 == 0 ? "\r\n\tfolded part" : "");
+		}
+		len += (size_t)snprintf(in + len, sizeof(in) - len, "\r\n");
+		assert_int_equal(out_rw_header(in, len, &o, out, sizeof(out), &ol), 0);
+		assert_true(ol <= len + out_rw_extra(&o));
+		assert_memory_equal(out + ol - 2, "\r\n", 2);
+		ni = split_fields(in, len, fi, 16);
+		no = split_fields(out, ol, fo, 16);
+		/* Kept fields: byte-identical (Subject may lose its tag), in order. */
+		for (i = 0, j = 0; i < no; i++) {
+			if (fo[i].nlen == 9 && strncmp(fo[i].p, "X-NTA7516", 9) == 0) {
+				assert_true(want_nta && i == 0);
+				assert_int_equal(fo[i].len, sizeof("X-NTA7516: prov-1\r\n") - 1);
+				seen_nta++;
+				continue;
+			}
+			assert_false(dropped_name(fo[i].p, fo[i].nlen, o.nta_channel));
+			while (j < ni && dropped_name(fi[j].p, fi[j].nlen, o.nta_channel))
+				j++;
+			assert_true(j < ni);
+			assert_int_equal(fo[i].len, fi[j].len);
+			assert_memory_equal(fo[i].p, fi[j].p, fi[j].len);
+			j++;
+		}
+		while (j < ni && dropped_name(fi[j].p, fi[j].nlen, o.nta_channel))
+			j++;
+		assert_int_equal(j, ni);		/* nothing else was lost */
+		assert_int_equal(seen_nta, want_nta);
+		/* Idempotent: a second pass changes nothing. */
+		assert_int_equal(out_rw_header(out, ol, &o, again, sizeof(again), &al), 0);
+		assert_int_equal(al, ol);
+		assert_memory_equal(again, out, ol);
+	}
+}
+
 int
 main(void)
 {
@@ -397,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_subject_tag),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_from_domain),
+		cmocka_unit_test(test_random_properties),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
