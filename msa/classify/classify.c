@@ -537,7 +537,6 @@ static size_t
 scan_capname(struct scan *sc, size_t t)
 {
 	size_t u = t + 1;
-	struct cls_lex_hit h[4];
 
 	if ((long)t <= sc->skip_until || in_signature(sc, t) || !proper_word(sc, t))
 		return 1;
@@ -545,11 +544,11 @@ scan_capname(struct scan *sc, size_t t)
 		u++;
 	if (u >= sc->ntok || !spaced(sc, u - 1, u) || !proper_word(sc, u) || is_infix(sc, u))
 		return 1;
-	if (cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4) > 0)
+	if (!surname_at(sc, u))
 		return 1;
 	/* Title Case runs are headings and organisations, not people. */
-	if ((t > 0 && spaced(sc, t - 1, t) && sc->nm->up[sc->tok[t - 1].off]) ||
-	    (u + 1 < sc->ntok && spaced(sc, u, u + 1) && sc->nm->up[sc->tok[u + 1].off]))
+	if ((t > 0 && spaced(sc, t - 1, t) && proper_word(sc, t - 1)) ||
+	    (u + 1 < sc->ntok && spaced(sc, u, u + 1) && proper_word(sc, u + 1)))
 		return u - t + 1;
 	/* Street names and organisations end in words like "straat", "praktijk". */
 	if (street_token(sc, u))
@@ -979,12 +978,12 @@ static int
 decide(const struct scan *sc, const struct cls_doc *d)
 {
 	double pn = sc->p / P_FULL, mn = sc->m / M_FULL, score;
-	int fams = 0;
+	int fams = 0, unread = d->att_pdf + d->att_office + d->att_image;
 
 	for (int c = 0; c < CAT__N; c++)
 		fams += c != CAT_CARE && sc->fams[c] > 0;
 	/* Only care words (huisarts, afspraak): an organisation talking, not a condition. */
-	if (fams == 0 && sc->med_extra == 0)
+	if (fams == 0 && sc->med_extra == 0 && unread == 0)
 		mn *= 0.35;
 
 	if (pn > 1)
@@ -995,10 +994,9 @@ decide(const struct scan *sc, const struct cls_doc *d)
 	 * R-CLS-3: an attachment we cannot read, in a message about medical
 	 * matters, may well be about a person: unsure, so lean to health.
 	 */
-	if (d->att_pdf + d->att_office + d->att_image > 0 && sc->m >= 3 && pn < 0.5)
+	if (unread > 0 && sc->m >= 3 && pn < 0.5)
 		pn = 0.5;
-	if (d->att_pdf + d->att_office + d->att_image > 0 && sc->p >= 3 && sc->m >= 2 &&
-	    mn < 0.5)
+	if (unread > 0 && sc->p >= 2 && sc->m >= 2 && mn < 0.5)
 		mn = 0.5;
 	score = 100.0 * root(pn * mn);
 	/* Without a clear pointer to a person, medical talk alone stays below. */

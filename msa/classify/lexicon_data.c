@@ -223,6 +223,9 @@ const struct cls_lexfile cls_lexdata[] = {
 	"a e|2\n"
 	"cardio*|2\n"
 	"geriater|2\n"
+	"discharge|3\n"
+	"discharged|3\n"
+	"ontslag naar huis|4\n"
 	},
 	{"clinical.txt",
 	"# Clinical vocabulary from wards, theatres, ICU, therapy and palliative\n"
@@ -844,6 +847,9 @@ const struct cls_lexfile cls_lexdata[] = {
 	"non hodgkin\n"
 	"stamceltransplantatie\n"
 	"beenmergpunctie\n"
+	"home o2|4\n"
+	"thuiszuurstof|4\n"
+	"zuurstofbehoeftig|4\n"
 	},
 	{"documents.txt",
 	"# Words of clinical correspondence: the documents care providers send.\n"
@@ -910,6 +916,7 @@ const struct cls_lexfile cls_lexdata[] = {
 	"foto van de wond|4\n"
 	"declaratie|1\n"
 	"nota|1\n"
+	"fit for discharge|4\n"
 	},
 	{"drugs.txt",
 	"# Medicines: generic names (facts from public formularies), Dutch and\n"
