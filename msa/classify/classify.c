@@ -994,7 +994,7 @@ decide(const struct scan *sc, const struct cls_doc *d)
 	 * R-CLS-3: an attachment we cannot read, in a message about medical
 	 * matters, may well be about a person: unsure, so lean to health.
 	 */
-	if (unread > 0 && sc->m >= 3 && pn < 0.5)
+	if (unread > 0 && sc->m >= 3 && sc->p >= 1 && pn < 0.5)
 		pn = 0.5;
 	if (unread > 0 && sc->p >= 2 && sc->m >= 2 && mn < 0.5)
 		mn = 0.5;
