@@ -92,6 +92,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  detail TEXT);"
 	"CREATE INDEX audit_time ON audit(time);"
 	"CREATE INDEX audit_msg ON audit(msg_id);",
+
+	/*
+	 * 1 -> 2: with the writer's pid, its start time: a pid reused after a
+	 * crash (pid 1 in a container restarts as pid 1) is not the writer.
+	 */
+	"ALTER TABLE messages ADD COLUMN writer_start INTEGER;",
 };
 
 const char *
@@ -330,6 +336,51 @@ fail:
 	return rc;
 }
 
+int64_t
+store_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	size_t n;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	(void)fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ..." and comm may hold spaces or ')': skip to the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (p == NULL)
+		return -1;
+	/* Fields from 3 (state) on; starttime is field 22. */
+	int field = 2;
+	for (p++; *p != '\0' && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(p, &end, 10);
+	if (errno != 0 || end == p)
+		return -1;
+	return v;
+}
+
+/* Is the writer of an incomplete row still running? */
+static int
+writer_alive(sqlite3_stmt *st)
+{
+	pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+		return 0;
+	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+		return 1;
+	return store_proc_start(pid) == sqlite3_column_int64(st, 3);
+}
+
 /*
  * A message is written in several transactions; until its commit its row is
  * 'incomplete' and owned by the writer's pid.  Remove such rows whose writer
@@ -344,7 +395,7 @@ store_recover(struct store *s)
 
 	if ((rc = store_begin(s)) != STORE_OK)
 		return rc;
-	if ((rc = store_prepare(s, "SELECT id, writer_pid, created FROM messages "
+	if ((rc = store_prepare(s, "SELECT id, writer_pid, created, writer_start FROM messages "
 	    "WHERE state = 'incomplete'", &st)) != STORE_OK) {
 		store_rollback(s);
 		return rc;
@@ -356,10 +407,8 @@ store_recover(struct store *s)
 		return rc;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
 		int64_t created = sqlite3_column_int64(st, 2);
-		int alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-		if (alive && now - created < STALE_INCOMPLETE_SECS)
+		if (writer_alive(st) && now - created < STALE_INCOMPLETE_SECS)
 			continue;
 		sqlite3_bind_text(del, 1, (const char *)sqlite3_column_text(st, 0), -1,
 		    SQLITE_TRANSIENT);

@@ -141,14 +141,17 @@ static int
 insert_incomplete_row(struct store_msg *m)
 {
 	sqlite3_stmt *st;
-	int rc = store_prepare(m->s, "INSERT INTO messages (id, created, state, writer_pid) "
-	    "VALUES (?1, ?2, 'incomplete', ?3)", &st);
+	int rc = store_prepare(m->s, "INSERT INTO messages (id, created, state, writer_pid,"
+	    " writer_start) VALUES (?1, ?2, 'incomplete', ?3, ?4)", &st);
+	int64_t start = store_proc_start(getpid());
 
 	if (rc != STORE_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, m->created);
 	sqlite3_bind_int64(st, 3, getpid());
+	if (start >= 0)
+		sqlite3_bind_int64(st, 4, start);
 	rc = step_done(m->s, st);
 	sqlite3_finalize(st);
 	return rc;
@@ -284,7 +287,8 @@ put_message_row(struct store_msg *m, const struct store_meta *meta)
 	static const char upd[] = "UPDATE messages SET created = ?2, account = ?3,"
 	    " mail_from = ?4, message_id = ?5, size = ?6, cls_health = ?7, cls_score = ?8,"
 	    " cls_reasons = ?9, cls_forced = ?10, body_8bit = ?11, key_id = ?12,"
-	    " sealed_dk = ?13, nchunks = ?14, state = 'queued', writer_pid = NULL"
+	    " sealed_dk = ?13, nchunks = ?14, state = 'queued', writer_pid = NULL,"
+	    " writer_start = NULL"
 	    " WHERE id = ?1 AND state = 'incomplete'";
 	sqlite3_stmt *st;
 	int rc = store_cached(m->s, m->row_written ? STORE_SLOT_MSG_UPD : STORE_SLOT_MSG_INS,

@@ -15,7 +15,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 10000		/* busy_timeout per statement */
 #define STORE_CKPT_WAIT_MS 200		/* a shred's checkpoint waits this long for readers */
 #define STORE_BEGIN_TRIES 30		/* BEGIN IMMEDIATE attempts on SQLITE_BUSY */
@@ -84,6 +84,9 @@ void store_release(sqlite3_stmt *st);
  * (and store_close) try again, so shredded keys do not linger in the WAL.
  */
 int store_checkpoint(struct store *s);
+
+/* Start time of process pid (/proc/<pid>/stat field 22), -1 if unknown. */
+int64_t store_proc_start(pid_t pid);
 
 /* Incomplete messages of dead writers: gone (db.c calls it in store_open). */
 int store_recover(struct store *s);
