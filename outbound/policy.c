@@ -5,6 +5,7 @@
  * tests/unit/test_outbound_policy.c; keep them in step.
  */
 #include "outbound/policy.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -196,7 +197,14 @@ out_policy_cfg_init(struct out_policy_cfg *pc, const struct config *c,
 			out_policy_cfg_free(pc);
 			return -1;
 		}
+		log_info("nta-certified-providers", "count=%zu", pc->n_certified);
+	} else {
+		/* R-NTA-9: say at start-up that provider= is not checked. */
+		log_warn("nta-provider-unchecked",
+		    "reason=nta.certified_providers-unset audit=provider-unchecked");
 	}
+	if (pc->ou_markers->n == 0)
+		log_warn("nta-bijlage-b-off", "reason=nta.ou_markers-empty");
 	return 0;
 }
 

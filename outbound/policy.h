@@ -197,7 +197,9 @@ struct out_policy_cfg {
 
 /*
  * Fill from config; reads nta.certified_providers (one provider id per line,
- * '#' comments).  0 OK, -1 with err set.  Free with out_policy_cfg_free().
+ * '#' comments).  Logs at start-up when provider= goes unchecked (R-NTA-9)
+ * or Bijlage B can never pass (no nta.ou_markers).  0 OK, -1 with err set.
+ * Free with out_policy_cfg_free().
  */
 int out_policy_cfg_init(struct out_policy_cfg *pc, const struct config *c,
     char *err, size_t errlen);
