@@ -24,7 +24,7 @@ export NTAMSA_BIN NTAMSA_CONF UNBOUND_CONF
 
 # Receivers: "name addr cert mode" lines, comments dropped.
 e2e_receivers() { grep -v '^#' "$E2E_SRC/receivers.tsv" | grep -v '^$'; }
-# Scenarios: "domain dns health health_rx clean_rx notify_rx note" lines.
+# Scenarios: "domain dns health health_rx clean_rx notify_rx dns_channel note" lines.
 e2e_scenarios() { grep -v '^#' "$E2E_SRC/scenarios.tsv" | grep -v '^$'; }
 # Address of a receiver by name.
 e2e_rx_addr() { e2e_receivers | awk -F'\t' -v n="$1" '$1 == n { print $2 }'; }
