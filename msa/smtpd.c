@@ -322,8 +322,10 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd)
 		return -1;
 	}
 	srv->locks = smtp_locks_new(c->auth_fail_limit, c->auth_lockout);
+	srv->authcache = smtp_authcache_new();
+	srv->rate = smtp_rate_new(srv->store);
 	/* Unknown users cost one Argon2id verification like known ones. */
-	if (srv->locks == NULL ||
+	if (srv->locks == NULL || srv->authcache == NULL || srv->rate == NULL ||
 	    acct_hash_password("no such user", 12, srv->dummy_hash) != 0)
 		return -1;
 	if (wake_fd >= 0) {
@@ -342,6 +344,8 @@ server_free(struct smtp_server *srv)
 	if (srv->pub != NULL)
 		keys_pub_free(srv->pub);
 	smtp_locks_free(srv->locks);
+	smtp_authcache_free(srv->authcache);
+	smtp_rate_free(srv->rate);
 	SSL_CTX_free(reg.ctx);
 	reg.ctx = NULL;
 	free(reg.fds);

@@ -164,3 +164,109 @@ smtp_locks_clear(struct smtp_locks *l, const char *key)
 			memset(&l->e[i], 0, sizeof(l->e[i]));
 	pthread_mutex_unlock(&l->mu);
 }
+
+/*
+ * The verified-login cache.  Argon2id costs ~0.1 s and 64 MB per check,
+ * which would dominate clients that open a connection per message.  After
+ * one successful verification we keep, per user, a keyed BLAKE2b tag of
+ * (user, stored hash, password) under a random per-process key, for
+ * SMTP_AUTHCACHE_TTL seconds.  A later login with the same password and the
+ * same stored hash matches the tag without Argon2.  A password change
+ * changes the stored hash and so misses.  Failures are never cached: every
+ * wrong guess still pays the full cost and the lock-out counts.  The
+ * trade-off: someone able to read this process's memory could test guesses
+ * against a tag at BLAKE2b speed, for logins of the last TTL seconds.
+ */
+#define AUTHCACHE_SLOTS 4096
+
+struct ac_ent {
+	uint8_t tag[crypto_generichash_BYTES];
+	time_t expires;
+};
+
+struct smtp_authcache {
+	pthread_mutex_t mu;
+	uint8_t key[crypto_generichash_KEYBYTES];
+	struct ac_ent e[AUTHCACHE_SLOTS];
+};
+
+struct smtp_authcache *
+smtp_authcache_new(void)
+{
+	struct smtp_authcache *c = sodium_malloc(sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		sodium_free(c);
+		return NULL;
+	}
+	randombytes_buf(c->key, sizeof(c->key));
+	return c;
+}
+
+void
+smtp_authcache_free(struct smtp_authcache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->mu);
+	sodium_free(c);		/* wipes */
+}
+
+static void
+ac_tag(const struct smtp_authcache *c, const char *user, const char *pw, size_t pwlen,
+    const char *pwhash, uint8_t tag[crypto_generichash_BYTES], size_t *slot)
+{
+	crypto_generichash_state st;
+	uint8_t us[crypto_generichash_BYTES];
+
+	/* The slot depends on the user only (lower-cased: accounts are NOCASE). */
+	crypto_generichash_init(&st, c->key, sizeof(c->key), sizeof(us));
+	for (const char *p = user; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		crypto_generichash_update(&st, &ch, 1);
+	}
+	crypto_generichash_final(&st, us, sizeof(us));
+	*slot = ((size_t)us[0] | (size_t)us[1] << 8 | (size_t)us[2] << 16) % AUTHCACHE_SLOTS;
+
+	crypto_generichash_init(&st, c->key, sizeof(c->key), crypto_generichash_BYTES);
+	crypto_generichash_update(&st, us, sizeof(us));
+	crypto_generichash_update(&st, (const unsigned char *)pwhash, strlen(pwhash) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)pw, pwlen);
+	crypto_generichash_final(&st, tag, crypto_generichash_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+int
+smtp_authcache_hit(struct smtp_authcache *c, const char *user, const char *pw,
+    size_t pwlen, const char *pwhash, time_t now)
+{
+	uint8_t tag[crypto_generichash_BYTES];
+	size_t slot;
+
+	ac_tag(c, user, pw, pwlen, pwhash, tag, &slot);
+	pthread_mutex_lock(&c->mu);
+	int hit = c->e[slot].expires > now &&
+	    sodium_memcmp(c->e[slot].tag, tag, sizeof(tag)) == 0;
+	pthread_mutex_unlock(&c->mu);
+	sodium_memzero(tag, sizeof(tag));
+	return hit;
+}
+
+void
+smtp_authcache_put(struct smtp_authcache *c, const char *user, const char *pw,
+    size_t pwlen, const char *pwhash, time_t now)
+{
+	uint8_t tag[crypto_generichash_BYTES];
+	size_t slot;
+
+	ac_tag(c, user, pw, pwlen, pwhash, tag, &slot);
+	pthread_mutex_lock(&c->mu);
+	memcpy(c->e[slot].tag, tag, sizeof(tag));
+	c->e[slot].expires = now + SMTP_AUTHCACHE_TTL;
+	pthread_mutex_unlock(&c->mu);
+	sodium_memzero(tag, sizeof(tag));
+}

@@ -35,8 +35,27 @@ int smtp_locks_locked(struct smtp_locks *l, const char *key, time_t now);
 int smtp_locks_fail(struct smtp_locks *l, const char *key, time_t now);
 void smtp_locks_clear(struct smtp_locks *l, const char *key);
 
-/* ---- the server and its sessions (smtpd.c, smtpd_session.c) ---- */
+/* ---- verified-login cache (see smtpd_auth.c for the trade-off) ---- */
+#define SMTP_AUTHCACHE_TTL 600		/* seconds */
+struct smtp_authcache;
+struct smtp_authcache *smtp_authcache_new(void);
+void smtp_authcache_free(struct smtp_authcache *c);
+int smtp_authcache_hit(struct smtp_authcache *c, const char *user, const char *pw,
+    size_t pwlen, const char *pwhash, time_t now);
+void smtp_authcache_put(struct smtp_authcache *c, const char *user, const char *pw,
+    size_t pwlen, const char *pwhash, time_t now);
+
+/* ---- hourly sending rate per account (smtpd_rate.c) ---- */
+struct smtp_rate;
 struct store;
+struct smtp_rate *smtp_rate_new(struct store *st);
+void smtp_rate_free(struct smtp_rate *r);
+/* Messages the account committed in the last hour: 0 OK, -1 store error. */
+int smtp_rate_count(struct smtp_rate *r, const char *account, time_t now, int64_t *n);
+/* Count one commit made by this process. */
+void smtp_rate_add(struct smtp_rate *r, const char *account);
+
+/* ---- the server and its sessions (smtpd.c, smtpd_session.c) ---- */
 struct keys_pub;
 
 struct smtp_server {
@@ -44,6 +63,8 @@ struct smtp_server {
 	struct store *store;
 	struct keys_pub *pub;
 	struct smtp_locks *locks;
+	struct smtp_authcache *authcache;
+	struct smtp_rate *rate;
 	int wake_fd;
 	char dummy_hash[256];		/* verified for unknown users: same cost */
 	volatile int stopping;		/* shutdown: answer 421 4.3.2 */

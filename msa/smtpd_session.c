@@ -40,7 +40,7 @@ struct smtp_session {
 	char helo[256];
 	int greeted;
 	int authed;
-	struct store_account acct;
+	struct store_account *acct;	/* set once authenticated */
 	int bad;
 	int closing;
 	/* transaction */
@@ -214,7 +214,11 @@ session_reset(struct smtp_session *s)
 	s->helo[0] = '\0';
 	s->greeted = 0;
 	s->authed = 0;
-	sodium_memzero(&s->acct, sizeof(s->acct));
+	if (s->acct != NULL) {
+		sodium_memzero(s->acct, sizeof(*s->acct));
+		free(s->acct);
+		s->acct = NULL;
+	}
 }
 
 /* ---- commands ---- */
@@ -366,7 +370,10 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 	int found = store_account_get(srv->store, user, a) == STORE_OK;
 	int locked = smtp_locks_locked(srv->locks, ukey, now);
 	/* Same work whether or not the account exists: no user enumeration. */
-	int ok = acct_verify_password(found ? a->pwhash : srv->dummy_hash, pw, pwlen) == 0;
+	int cached = found && !locked &&
+	    smtp_authcache_hit(srv->authcache, user, pw, pwlen, a->pwhash, now);
+	int ok = cached ||
+	    acct_verify_password(found ? a->pwhash : srv->dummy_hash, pw, pwlen) == 0;
 	ok = ok && found && !locked;
 	if (ok && !acct_ip_allowed(a, (const struct sockaddr *)&s->peer)) {
 		log_info("auth-refused", "ip=%s user=%s reason=allow-ip", s->ip,
@@ -386,9 +393,9 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 		return;
 	}
 	smtp_locks_clear(srv->locks, ukey);
-	s->acct = *a;
-	sodium_memzero(a, sizeof(*a));
-	free(a);
+	if (!cached)
+		smtp_authcache_put(srv->authcache, user, pw, pwlen, a->pwhash, now);
+	s->acct = a;
 	s->authed = 1;
 	log_info("auth-ok", "ip=%s user=%s", s->ip, log_quote(q, sizeof(q), user));
 	reply(s, "235 2.7.0 Authentication successful");
@@ -475,20 +482,19 @@ do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
-	if (!acct_sender_allowed(&s->acct, c->path)) {
+	if (!acct_sender_allowed(s->acct, c->path)) {
 		log_info("sender-refused", "user=%s from=%s",
-		    log_quote(q, sizeof(q), s->acct.address), c->path[0] ? "other" : "null");
+		    log_quote(q, sizeof(q), s->acct->address), c->path[0] ? "other" : "null");
 		reply(s, "550 5.7.1 Sender address not allowed for this account");
 		return;
 	}
 	int64_t sent = 0;
-	if (store_account_sent_since(s->srv->store, s->acct.address,
-	    time(NULL) - 3600, &sent) != STORE_OK) {
+	if (smtp_rate_count(s->srv->rate, s->acct->address, time(NULL), &sent) != 0) {
 		reply(s, "451 4.3.0 Temporary local problem, try again later");
 		return;
 	}
-	if (s->acct.rate_per_hour > 0 && sent >= s->acct.rate_per_hour) {
-		log_info("rate-limit", "user=%s sent=%lld", log_quote(q, sizeof(q), s->acct.address),
+	if (s->acct->rate_per_hour > 0 && sent >= s->acct->rate_per_hour) {
+		log_info("rate-limit", "user=%s sent=%lld", log_quote(q, sizeof(q), s->acct->address),
 		    (long long)sent);
 		reply(s, "450 4.7.1 Hourly message limit reached, try again later");
 		return;
@@ -509,6 +515,12 @@ do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	}
 	if (s->n_rcpt >= (size_t)s->cfg->max_recipients) {
 		reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	/* Allocated at first use: idle sessions stay small. */
+	if (s->rcpt == NULL &&
+	    (s->rcpt = calloc((size_t)s->cfg->max_recipients, SMTP_PATH_MAX)) == NULL) {
+		reply(s, "452 4.3.1 Insufficient system storage");
 		return;
 	}
 	snprintf(s->rcpt[s->n_rcpt++], SMTP_PATH_MAX, "%s", c->path);
@@ -540,8 +552,9 @@ commit_reply(struct smtp_session *s, int rc, const char *id)
 	char q[STORE_ADDR_MAX * 4];
 
 	if (rc == STORE_OK) {
+		smtp_rate_add(s->srv->rate, s->acct->address);
 		log_info("queued", "id=%s user=%s rcpts=%zu", id,
-		    log_quote(q, sizeof(q), s->acct.address), s->n_rcpt);
+		    log_quote(q, sizeof(q), s->acct->address), s->n_rcpt);
 		reply(s, "250 2.0.0 Ok: queued as %s", id);
 		char b = 1;
 		/* A full pipe means deliver is already due to wake up. */
@@ -566,7 +579,7 @@ accept_message(struct smtp_session *s, const struct smtp_data *d)
 		reply(s, "552 5.3.4 Too many header fields");
 		return;
 	}
-	struct sender_ck k = {.a = &s->acct, .n = 0};
+	struct sender_ck k = {.a = s->acct, .n = 0};
 	int rc = submit_header_senders(m, sender_cb, &k);
 	if (rc < 0 || m->n_from == 0) {
 		reply(s, "550 5.6.0 Message needs a valid From header");
@@ -608,7 +621,7 @@ accept_message(struct smtp_session *s, const struct smtp_data *d)
 		return;
 	}
 	struct store_meta meta = {
-		.account = s->acct.address, .mail_from = s->mail_from,
+		.account = s->acct->address, .mail_from = s->mail_from,
 		.message_id = m->message_id, .cls_health = v.health, .cls_score = v.score,
 		.cls_reasons = v.reasons, .cls_forced = v.forced,
 		.body_8bit = s->body8 || d->eightbit,
@@ -838,11 +851,6 @@ smtp_session_run(struct smtp_server *srv, int fd, int implicit_tls,
 	s->fd = fd;
 	s->implicit = implicit_tls;
 	s->peer = *peer;
-	s->rcpt = calloc((size_t)srv->cfg->max_recipients, SMTP_PATH_MAX);
-	if (s->rcpt == NULL) {
-		free(s);
-		return;
-	}
 	if (peer->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)peer)->sin_addr,
 		    s->ip, sizeof(s->ip));
@@ -860,6 +868,7 @@ smtp_session_run(struct smtp_server *srv, int fd, int implicit_tls,
 		SSL_free(s->ssl);
 	}
 	free(s->rcpt);
+	session_reset(s);	/* frees and wipes the account */
 	sodium_memzero(s, sizeof(*s));
 	free(s);
 }

@@ -98,7 +98,7 @@ class Server:
     def queued(self):
         db = sqlite3.connect(os.path.join(self.data, "ntamsa.db"), timeout=10)
         try:
-            return db.execute("SELECT count(*) FROM messages WHERE state='queued'").fetchone()[0]
+            return db.execute("SELECT count(*) FROM messages WHERE state != 'incomplete'").fetchone()[0]
         finally:
             db.close()
 
