@@ -41,6 +41,7 @@
 #define CAP_POSS	6
 #define W_FIRSTNAME	1
 #define W_CAPNAME	2
+#define W_FILEDATE	2	/* "30061987" in an attachment's name */
 #define CAP_PRON	4
 #define PRON_NEAR	10	/* tokens between a pronoun and a medical word */
 #define SIG_ZONE	12	/* tokens after a closing that form the signature */
@@ -938,6 +939,53 @@ scan_tokens(struct scan *sc)
 	}
 }
 
+/*
+ * Names of attachments we cannot read: in "Verbeek N - 30061987.pdf" the
+ * name and a birth date are all there is to see, so a capitalised word
+ * that is none of ours, or a date with a birth year, counts as a person.
+ */
+static void
+scan_filenames(struct scan *sc, const struct cls_doc *d)
+{
+	struct cls_norm nm = {0}, *save_nm = (struct cls_norm *)sc->nm;
+	struct cls_tok *save_tok = sc->tok;
+	size_t save_n = sc->ntok;
+	int named = 0, dated = 0;
+
+	if (d->fnames.len == 0 || cls_normalize(&nm, d->fnames.p, d->fnames.len) != 0)
+		return;
+	sc->nm = &nm;
+	sc->tok = NULL;
+	sc->ntok = 0;
+	if (tokenize(sc) == 0) {
+		for (size_t t = 0; t < sc->ntok; t++) {
+			const struct cls_tok *x = &sc->tok[t];
+			const char *s = nm.s + x->off;
+
+			if (!named && surname_at(sc, t) && proper_word(sc, t)) {
+				add_name(sc, t, "file-name", W_CAPNAME);
+				named = 1;
+			} else if (!dated && x->len == 8 && tok_digits(sc, t)) {
+				int y1 = (s[4] - '0') * 1000 + (s[5] - '0') * 100 + (s[6] - '0') * 10 + (s[7] - '0');
+				int y0 = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+
+				if ((y1 >= 1900 && y1 <= 2020) || (y0 >= 1900 && y0 <= 2020)) {
+					char shown[16];
+
+					cls_mask(s, 8, shown, sizeof(shown));
+					add_sig(sc, "file-date", W_FILEDATE, SIDE_PERSON, shown, s, 8);
+					dated = 1;
+				}
+			}
+		}
+	}
+	free(sc->tok);
+	sc->tok = save_tok;
+	sc->ntok = save_n;
+	sc->nm = save_nm;
+	cls_norm_free(&nm);
+}
+
 static void
 add_attachments(struct scan *sc, const struct cls_doc *d)
 {
@@ -1132,6 +1180,7 @@ run(const struct cls_doc *d, const struct cls_options *o, struct cls_result *r,
 		add_sig(&sc, "dob", W_DOB, SIDE_PERSON, sc.birth_shown, "table", 5);
 		sc.strong = 1;
 	}
+	scan_filenames(&sc, d);
 	add_attachments(&sc, d);
 	r->score = decide(&sc, d);
 	r->forced = CLS_FORCED_NONE;
@@ -1242,6 +1291,7 @@ cls_extract_text(const char *msg, size_t len, char **out, size_t *outlen)
 		cls_doc_free(&d);
 		return -1;
 	}
+	cls_buf_free(&d.fnames);
 	*out = d.text.p ? d.text.p : strdup("");
 	*outlen = d.text.len;
 	return *out != NULL ? 0 : -1;

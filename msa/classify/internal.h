@@ -30,6 +30,7 @@ void cls_buf_free(struct cls_buf *b);
 /* What reading the message found besides the text. */
 struct cls_doc {
 	struct cls_buf text;		/* UTF-8, parts separated by "\n\n" */
+	struct cls_buf fnames;		/* names of unread attachments, one a line */
 	int forced_secure;		/* header or subject tag */
 	int forced_normal;		/* X-NTA7516-Classify: normal */
 	int limit;			/* a limit stopped reading: unsure */

@@ -409,6 +409,18 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 	    ct->ct_type->tp_data.tp_discrete_type->dt_type == MAILMIME_DISCRETE_TYPE_TEXT);
 	if (!is_text) {
 		note_unread(d, ct, fname);
+		if (fname != NULL) {
+			/* Kept apart too: a name like "Verbeek N 30061987.pdf" is all we see. */
+			size_t before = d->text.len;
+
+			add_phrase(d, fname, strlen(fname));
+			if (cls_buf_add(&d->fnames, d->text.p + before, d->text.len - before) != 0 ||
+			    cls_buf_add(&d->fnames, "\n", 1) != 0)
+				d->limit = 1;
+			d->text.len = before;
+			if (d->text.p != NULL)
+				d->text.p[before] = '\0';
+		}
 		return;
 	}
 	if (body == NULL || body->dt_type != MAILMIME_DATA_TEXT)
@@ -443,7 +455,12 @@ walk_alternative(struct cls_doc *d, struct mailmime *m, int depth)
 	    it != NULL; it = clist_next(it)) {
 		memset(&cur, 0, sizeof(cur));
 		cls_buf_init(&cur.text, d->text.max - d->text.len);
+		cls_buf_init(&cur.fnames, 1u << 20);
 		walk(&cur, clist_content(it), depth + 1);
+		if (cur.fnames.len > 0 &&
+		    cls_buf_add(&d->fnames, cur.fnames.p, cur.fnames.len) != 0)
+			d->limit = 1;
+		cls_buf_free(&cur.fnames);
 		/* Limits and unread attachments of every version count. */
 		d->limit |= cur.limit;
 		d->nomem |= cur.nomem;
@@ -550,6 +567,7 @@ cls_doc_read(struct cls_doc *d, const char *msg, size_t len)
 
 	memset(d, 0, sizeof(*d));
 	cls_buf_init(&d->text, CLS_MAX_TEXT);
+	cls_buf_init(&d->fnames, 1u << 20);
 	if (len > CLS_MAX_INPUT)
 		d->limit = 1;
 	read_headers(d, msg, n);
@@ -581,4 +599,5 @@ void
 cls_doc_free(struct cls_doc *d)
 {
 	cls_buf_free(&d->text);
+	cls_buf_free(&d->fnames);
 }
