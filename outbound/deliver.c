@@ -1,10 +1,37 @@
-/* deliver.c - placeholder until the outbound issue lands: the worker idles. */
+/*
+ * deliver.c - the deliver worker: scheduler loop and the fate of each
+ * recipient (spec §2 R-FLOW, DESIGN.md "Life of a message" steps 5-7).
+ *
+ * Per round: the due recipients, grouped by message and destination domain
+ * (they share DNS facts, classification and so the plan); for each group:
+ * DNS facts -> plan -> hosts in order, each connected (or taken from the
+ * connection cache) with the plan's verification, judged, and the message
+ * sent; every attempt recorded.  One group is one SMTP transaction, so a
+ * SIGTERM lets the current one finish.  Single-threaded: at most one
+ * connection per destination at a time (outbound.max_per_domain >= 1).
+ */
 #include "outbound/deliver.h"
-#include "common/log.h"
+#include "outbound/deliver_int.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <unistd.h>
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "ntadns/ntadns.h"
+#include "outbound/dkim.h"
+#include "outbound/facts.h"
+#include "outbound/queue.h"
+
+#define ROUND_MAX 64		/* recipients per scan */
+#define IDLE_WAIT_MAX 10	/* seconds between scans when nothing is due */
+#define CC_IDLE 30		/* seconds a verified connection is kept */
 
 static volatile sig_atomic_t stop;
 
@@ -15,19 +42,574 @@ on_term(int sig)
 	stop = 1;
 }
 
+/* One group: recipients of one message at one domain. */
+struct group {
+	size_t n;
+	struct store_rcpt *r[ROUND_MAX];
+	struct smtpc_rcpt sr[ROUND_MAX];
+	int done[ROUND_MAX];		/* final outcome reached this attempt */
+	struct out_dns_facts *df;
+	struct out_msg_facts m;
+	/* worst failure seen, for out_policy_after_failure() */
+	enum out_channel fail_ch;
+	enum out_reason fail_why;
+	int cert_fail_seen;
+	char fail_host[OUT_HOSTNAME_MAX];
+	char fail_reply[SMTPC_REPLY_MAX];
+};
+
+/* ---- attempt records ---- */
+
+static const char *
+nta_verdict(const struct out_dns_facts *df)
+{
+	switch (df->nta) {
+	case OUT_NTA_VALID: return "valid";
+	case OUT_NTA_INVALID: return "invalid";
+	default: return "absent";
+	}
+}
+
+static const char *
+dns_name(enum out_dns s)
+{
+	static const char *const n[] = {"secure", "insecure", "bogus", "tempfail"};
+	return (unsigned)s < 4 ? n[s] : "?";
+}
+
+struct att {
+	const char *channel, *host, *addr, *reply, *result;
+	const struct smtpc_facts *f;
+};
+
+static void
+record(struct dctx *d, struct group *g, size_t i, const struct att *a, time_t now)
+{
+	const struct out_dns_facts *df = g->df;
+	const struct store_rcpt *r = g->r[i];
+	char nrec[OUT_PROVIDER_MAX + 16] = "";
+	struct store_attempt sa = {.rcpt_id = r->id, .msg_id = r->msg_id, .domain = r->domain,
+	    .time = now, .channel = a->channel, .host = a->host, .addr = a->addr,
+	    .reply = a->reply, .result = a->result};
+
+	if (df != NULL) {
+		if (df->nta == OUT_NTA_VALID)
+			snprintf(nrec, sizeof(nrec), "provider=%s", df->provider);
+		else if (df->nta == OUT_NTA_INVALID)
+			snprintf(nrec, sizeof(nrec), "%s", df->nta_why);
+		sa.nta_record = nrec;
+		sa.nta_dnssec = dns_name(df->txt_state);
+		sa.nta_verdict = nta_verdict(df);
+	}
+	if (a->f != NULL) {
+		sa.tls_version = a->f->tls ? a->f->tls_version : "none";
+		sa.cipher = a->f->cipher;
+		sa.peer_cert_sha256 = a->f->peer_sha256;
+		sa.auth_result = a->f->result;
+	}
+	if (store_attempt_add(d->s, &sa) != STORE_OK)
+		log_err("attempt-record-failed", "msg=%s", r->msg_id);
+}
+
+static void
+record_all(struct dctx *d, struct group *g, const struct att *a, time_t now)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->done[i])
+			record(d, g, i, a, now);
+}
+
+/* ---- final and retry states ---- */
+
+static void
+set_state(struct dctx *d, struct group *g, size_t i, const char *state, time_t next,
+    const char *channel, const char *reason, const char *reply, time_t now)
+{
+	struct store_rcpt_update u = {.state = state, .next_attempt = next, .channel = channel,
+	    .reason = reason, .last_reply = reply, .tried = 1, .now = now};
+
+	if (store_rcpt_update(d->s, g->r[i]->id, &u) != STORE_OK)
+		log_err("rcpt-update-failed", "msg=%s rcpt_id=%lld", g->r[i]->msg_id,
+		    (long long)g->r[i]->id);
+	g->done[i] = 1;
+}
+
+static void
+bounce(struct dctx *d, struct group *g, size_t i, const char *status, const char *host,
+    const char *reply, const char *reason, int expired, time_t now)
+{
+	if (dsn_queue(d, g->r[i], status, host, reply, expired, now) != 0) {
+		/* No DSN stored: keep the recipient queued rather than lose the news. */
+		log_err("dsn-failed", "msg=%s", g->r[i]->msg_id);
+		set_state(d, g, i, "queued", now + out_queue_backoff(1), NULL, "dsn-failed",
+		    reply, now);
+		return;
+	}
+	set_state(d, g, i, "bounced", 0, NULL, reason, reply, now);
+	log_info("bounced", "msg=%s status=%s reason=%s", g->r[i]->msg_id, status, reason);
+}
+
+static void
+to_portal(struct dctx *d, struct group *g, size_t i, const char *reason, time_t now)
+{
+	struct att a = {.channel = "portal", .result = "portal", .reply = reason};
+
+	record(d, g, i, &a, now);
+	set_state(d, g, i, "portal", 0, "portal", reason, NULL, now);
+	log_info("portal", "msg=%s reason=%s", g->r[i]->msg_id, reason);
+}
+
+/* Nothing delivered this attempt for recipient i: retry, portal or bounce. */
+static void
+after_failure(struct dctx *d, struct group *g, size_t i, int permanent, time_t now)
+{
+	enum out_reason why;
+	enum out_next nx = out_policy_after_failure(&d->pc, &g->m, g->fail_ch,
+	    g->fail_why, permanent, &why);
+	const char *reply = g->sr[i].reply[0] ? g->sr[i].reply : g->fail_reply;
+	time_t next;
+
+	if (nx == OUT_NEXT_PORTAL) {
+		to_portal(d, g, i, out_reason_name(why), now);
+	} else if (nx == OUT_NEXT_BOUNCE) {
+		bounce(d, g, i, permanent ? "5.0.0" : "4.4.7", g->fail_host, reply,
+		    out_reason_name(why), !permanent, now);
+	} else if (out_queue_next(now, g->r[i]->created, g->r[i]->attempts + 1,
+	    d->c->out_queue_lifetime, &next) == OUT_QUEUE_EXPIRED) {
+		bounce(d, g, i, "4.4.7", g->fail_host, reply, "lifetime", 1, now);
+	} else {
+		set_state(d, g, i, "queued", next, out_channel_name(g->fail_ch),
+		    out_reason_name(g->fail_why), reply, now);
+	}
+}
+
+/* ---- one host ---- */
+
+static void
+note_failure(struct group *g, const struct out_hop *hop, enum out_reason why,
+    const char *reply)
+{
+	int cert = why == OUT_R_DANE_MISMATCH || why == OUT_R_PKIX_FAILED ||
+	    why == OUT_R_HOSTNAME_MISMATCH || why == OUT_R_OU_MISMATCH;
+
+	/* The first certificate-level failure decides (policy.h phase 3). */
+	if (g->cert_fail_seen)
+		return;
+	g->cert_fail_seen = cert;
+	g->fail_ch = hop->channel;
+	g->fail_why = why;
+	snprintf(g->fail_host, sizeof(g->fail_host), "%s", hop->host->name);
+	snprintf(g->fail_reply, sizeof(g->fail_reply), "%s", reply);
+}
+
+static void
+to_tls_facts(const struct smtpc_facts *f, int rc, struct out_tls_facts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->connected = rc != SMTPC_TEMP && rc != SMTPC_INTERNAL;
+	t->starttls_offered = f->starttls_offered;
+	t->tls = f->tls;
+	t->tls_version = f->tls_version_num;
+	t->eightbitmime = f->ext_8bitmime;
+	t->dane_tlsa_added = f->tlsa_added;
+	t->dane_authority = f->dane_authority;
+	t->pkix_ok = f->verify_code == X509_V_OK || f->verify_code == X509_V_ERR_HOSTNAME_MISMATCH;
+	t->host_ok = f->verify_code == X509_V_OK;
+	t->ou_ok = f->ou_ok == 1;
+}
+
+static void
+hop_params(struct dctx *d, const struct out_hop *hop, const char *addr,
+    struct smtpc_tlsa *tl, struct smtpc_params *p)
+{
+	*p = (struct smtpc_params){.host = hop->host->name, .addr = addr,
+	    .port = (int)d->c->out_port, .helo = d->helo, .bind = d->c->out_bind,
+	    .connect_timeout = (int)d->c->out_connect_timeout, .cmd_timeout = 300,
+	    .nta = out_channel_is_nta(hop->channel)};
+	switch (hop->verify) {
+	case OUT_VERIFY_TLS_UNAUTH: p->require_tls = 1; break;
+	case OUT_VERIFY_DANE: p->auth = SMTPC_AUTH_DANE; break;
+	case OUT_VERIFY_PKIX_HOST: p->auth = SMTPC_AUTH_PKIX; break;
+	case OUT_VERIFY_PKIX_OU: p->auth = SMTPC_AUTH_PKIX_OU; break;
+	default: break;
+	}
+	for (size_t k = 0; k < hop->n_tlsa && k < OUT_TLSA_MAX; k++) {
+		const struct out_tlsa *t = hop->tlsa[k];
+		tl[k] = (struct smtpc_tlsa){.usage = t->usage, .selector = t->selector,
+		    .mtype = t->mtype, .data = t->data, .len = t->len};
+	}
+	p->tlsa = tl;
+	p->n_tlsa = hop->n_tlsa;
+}
+
+/* A connection for hop at addr: cached (after RSET) or new.  NULL on failure. */
+static struct smtpc *
+connect_hop(struct dctx *d, struct group *g, const struct out_hop *hop, const char *addr,
+    const char *key, time_t now)
+{
+	struct smtpc_tlsa tl[OUT_TLSA_MAX];
+	struct smtpc_params p;
+	struct smtpc_facts f;
+	struct out_tls_facts tf;
+	struct smtpc *c = out_cc_get(d->cc, key, now);
+	char reply[SMTPC_REPLY_MAX];
+	enum out_reason why;
+	int rc;
+
+	if (c != NULL && smtpc_rset(c) == SMTPC_OK)
+		return c;
+	smtpc_close(c);
+	hop_params(d, hop, addr, tl, &p);
+	rc = smtpc_open(d->tls, &p, &c, &f, reply, sizeof(reply));
+	if (rc == SMTPC_CHANNEL && hop->verify == OUT_VERIFY_OPPORTUNISTIC) {
+		/* Opportunistic TLS that fails is retried in plaintext (RFC 7435
+		 * §3, as Postfix's "may" level does): regular mail only. */
+		log_info("tls-fallback-plain", "host=%s addr=%s", hop->host->name, addr);
+		p.no_starttls = 1;
+		rc = smtpc_open(d->tls, &p, &c, &f, reply, sizeof(reply));
+	}
+	to_tls_facts(&f, rc, &tf);
+	if (out_policy_judge(hop, &g->m, &tf, &why) == OUT_PASS && rc == SMTPC_OK)
+		return c;
+	if (why == OUT_R_OK)
+		why = OUT_R_CONNECT_FAILED;	/* smtpc refused what policy passed */
+	if (out_reason_is_security_event(why))
+		log_warn("security-event", "reason=%s host=%s addr=%s cert=%s",
+		    out_reason_name(why), hop->host->name, addr, f.peer_sha256);
+	struct att a = {.channel = out_channel_name(hop->channel), .host = hop->host->name,
+	    .addr = addr, .reply = reply, .result = out_reason_name(why), .f = &f};
+	record_all(d, g, &a, now);
+	note_failure(g, hop, why, reply);
+	smtpc_close(c);
+	return NULL;
+}
+
+/* Send on c; record per recipient; returns 1 when nothing is left to try. */
+static int
+send_on(struct dctx *d, struct group *g, const struct out_hop *hop, const char *addr,
+    struct smtpc *c, struct msgsrc *ms, time_t now)
+{
+	struct smtpc_rcpt sr[ROUND_MAX];
+	size_t map[ROUND_MAX], n = 0;
+	char reply[SMTPC_REPLY_MAX];
+	const char *ch = out_channel_name(hop->channel);
+
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->done[i]) {
+			map[n] = i;
+			sr[n++] = (struct smtpc_rcpt){.addr = g->r[i]->addr};
+		}
+	struct smtpc_txn tx = {.mail_from = g->r[0]->mail_from, .body_8bit = g->m.eightbit,
+	    .size = msgsrc_size(ms), .rcpt = sr, .n_rcpt = n, .read = msgsrc_read, .read_arg = ms};
+	(void)msgsrc_rewind(ms);
+	(void)smtpc_send(c, &tx, reply, sizeof(reply));
+	for (size_t k = 0; k < n; k++) {
+		size_t i = map[k];
+		int res = sr[k].result;
+		struct att a = {.channel = ch, .host = hop->host->name, .addr = addr,
+		    .reply = sr[k].reply[0] ? sr[k].reply : reply,
+		    .result = res == SMTPC_OK ? "delivered" : res == SMTPC_PERM ? "bounced" : "deferred",
+		    .f = smtpc_get_facts(c)};
+
+		record(d, g, i, &a, now);
+		snprintf(g->sr[i].reply, sizeof(g->sr[i].reply), "%s", a.reply);
+		if (res == SMTPC_OK) {
+			set_state(d, g, i, "delivered", 0, ch, "ok", a.reply, now);
+			log_info("delivered", "msg=%s channel=%s host=%s auth=%s", g->r[i]->msg_id,
+			    ch, hop->host->name, smtpc_get_facts(c)->result);
+		} else if (res == SMTPC_PERM) {
+			bounce(d, g, i, "5.0.0", hop->host->name, a.reply, "permanent", 0, now);
+		} else {
+			note_failure(g, hop, res == SMTPC_CHANNEL ? OUT_R_NO_8BITMIME : OUT_R_RETRY,
+			    a.reply);
+		}
+	}
+	return 1;	/* the receiver answered: do not try other hosts this round */
+}
+
+static int
+all_done(const struct group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->done[i])
+			return 0;
+	return 1;
+}
+
+/* Try the plan's hosts in order until the transaction happened. */
+static void
+try_hops(struct dctx *d, struct group *g, const struct out_plan *plan, struct msgsrc *ms,
+    time_t now)
+{
+	for (size_t h = 0; h < plan->n_hop && !all_done(g) && !stop; h++) {
+		const struct out_hop *hop = &plan->hop[h];
+
+		if (hop->skip) {
+			struct att a = {.channel = out_channel_name(hop->channel),
+			    .host = hop->host->name, .result = out_reason_name(hop->reason)};
+			record_all(d, g, &a, now);
+			note_failure(g, hop, hop->reason, out_reason_name(hop->reason));
+			continue;
+		}
+		for (size_t k = 0; k < hop->host->n_addr && !all_done(g); k++) {
+			const char *addr = hop->host->addr[k];
+			char key[OUT_CC_KEY_MAX];
+			struct smtpc *c;
+
+			out_cc_key(key, sizeof(key), out_channel_name(hop->channel),
+			    out_verify_name(hop->verify), hop->host->name, addr, (int)d->c->out_port);
+			if ((c = connect_hop(d, g, hop, addr, key, now)) == NULL)
+				continue;
+			int fin = send_on(d, g, hop, addr, c, ms, now);
+			out_cc_put(d->cc, key, c, now);
+			if (fin)
+				return;
+		}
+	}
+}
+
+/* ---- one group ---- */
+
+static void
+fail_rest(struct dctx *d, struct group *g, int permanent, time_t now)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->done[i])
+			after_failure(d, g, i, permanent, now);
+}
+
+static void
+defer_local(struct dctx *d, struct group *g, const char *why, time_t now)
+{
+	struct att a = {.channel = "none", .reply = why, .result = why};
+
+	record_all(d, g, &a, now);
+	g->fail_ch = OUT_CH_NONE;
+	g->fail_why = OUT_R_RETRY;
+	snprintf(g->fail_reply, sizeof(g->fail_reply), "451 4.3.0 %s", why);
+	fail_rest(d, g, 0, now);
+}
+
+static void
+act_on_plan(struct dctx *d, struct group *g, const struct out_plan *plan, time_t now)
+{
+	struct msgsrc *ms = NULL;
+	int nta = plan->n_hop > 0 && out_channel_is_nta(plan->hop[0].channel), rc;
+
+	switch (plan->action) {
+	case OUT_ACT_PORTAL:
+		for (size_t i = 0; i < g->n; i++)
+			to_portal(d, g, i, out_reason_name(plan->reason), now);
+		return;
+	case OUT_ACT_BOUNCE:
+		for (size_t i = 0; i < g->n; i++)
+			bounce(d, g, i, plan->status ? plan->status : "5.0.0", NULL,
+			    out_reason_name(plan->reason), out_reason_name(plan->reason), 0, now);
+		return;
+	case OUT_ACT_DEFER: {
+		struct att a = {.channel = "none", .result = out_reason_name(plan->reason),
+		    .reply = out_reason_name(plan->reason)};
+		record_all(d, g, &a, now);
+		g->fail_ch = OUT_CH_NONE;
+		g->fail_why = plan->reason;
+		fail_rest(d, g, 0, now);
+		return;
+	}
+	default:
+		break;
+	}
+	rc = msgsrc_prepare(d, g->r[0]->msg_id, nta, now, &ms);
+	if (rc != MSG_OK) {
+		defer_local(d, g, rc == MSG_NOKEY ? "dkim-no-key" : rc == MSG_BAD ?
+		    "message-unsendable" : "message-unreadable", now);
+		return;
+	}
+	try_hops(d, g, plan, ms, now);
+	msgsrc_free(ms);
+	fail_rest(d, g, 0, now);
+}
+
+static void
+deliver_group(struct dctx *d, struct group *g, time_t now)
+{
+	struct out_plan plan;
+	const struct store_rcpt *r = g->r[0];
+
+	g->m = (struct out_msg_facts){.health = r->cls_health, .eightbit = r->body_8bit,
+	    .first_attempt = r->first_attempt ? r->first_attempt : now, .now = now};
+	g->fail_ch = OUT_CH_NONE;
+	g->fail_why = OUT_R_CONNECT_FAILED;
+	if ((g->df = calloc(1, sizeof(*g->df))) == NULL) {
+		defer_local(d, g, "out-of-memory", now);
+		return;
+	}
+	if (out_facts_gather(d->res, r->domain, r->cls_health, (uint16_t)d->c->out_port, now,
+	    g->df) != 0) {
+		defer_local(d, g, "dns-local-failure", now);
+	} else if (out_policy_plan(&d->pc, &g->m, g->df, &plan) != 0) {
+		defer_local(d, g, "policy-failure", now);
+	} else {
+		if (plan.provider_unchecked)
+			(void)store_audit(d->s, "provider-unchecked", r->msg_id, r->domain);
+		act_on_plan(d, g, &plan, now);
+	}
+	free(g->df);
+	g->df = NULL;
+}
+
+/* Crypto-shred once no recipient needs the message any more (step 7). */
+static void
+maybe_shred(struct dctx *d, const char *msg_id)
+{
+	int64_t n = 1;
+
+	if (d->c->out_retention > 0)
+		return;
+	if (store_msg_pending(d->s, msg_id, &n) == STORE_OK && n == 0) {
+		if (store_msg_shred(d->s, msg_id) == STORE_OK)
+			log_info("shredded", "msg=%s", msg_id);
+	}
+}
+
+/* ---- the loop ---- */
+
+struct due {
+	size_t n;
+	struct store_rcpt r[ROUND_MAX];
+};
+
+static int
+due_cb(const struct store_rcpt *r, void *arg)
+{
+	struct due *du = arg;
+
+	if (du->n < ROUND_MAX)
+		du->r[du->n++] = *r;
+	return du->n >= ROUND_MAX;
+}
+
+/* One scan: returns the number of groups handled, -1 on a store failure. */
+static int
+round_once(struct dctx *d, struct due *du)
+{
+	static int taken[ROUND_MAX];
+	int groups = 0;
+	time_t now = time(NULL);
+
+	du->n = 0;
+	if (store_queue_due(d->s, now, ROUND_MAX, due_cb, du) != STORE_OK)
+		return -1;
+	memset(taken, 0, sizeof(taken));
+	for (size_t i = 0; i < du->n && !stop; i++) {
+		struct group g = {0};
+
+		if (taken[i])
+			continue;
+		for (size_t j = i; j < du->n; j++) {
+			if (!taken[j] && strcmp(du->r[j].msg_id, du->r[i].msg_id) == 0 &&
+			    strcasecmp(du->r[j].domain, du->r[i].domain) == 0) {
+				taken[j] = 1;
+				g.r[g.n++] = &du->r[j];
+			}
+		}
+		deliver_group(d, &g, time(NULL));
+		maybe_shred(d, du->r[i].msg_id);
+		groups++;
+	}
+	return groups;
+}
+
+static void
+wait_work(struct dctx *d, int wake_fd)
+{
+	time_t next = 0, now = time(NULL);
+	int secs = IDLE_WAIT_MAX;
+	struct pollfd p = {.fd = wake_fd, .events = POLLIN};
+
+	if (store_queue_next_due(d->s, &next) == STORE_OK && next > 0)
+		secs = next <= now ? 0 : next - now < IDLE_WAIT_MAX ? (int)(next - now) : IDLE_WAIT_MAX;
+	if (poll(&p, wake_fd >= 0 ? 1 : 0, secs * 1000 + (secs ? 0 : 200)) > 0) {
+		char buf[64];
+		if (read(wake_fd, buf, sizeof(buf)) < 0 && errno != EINTR && errno != EAGAIN)
+			log_warn("deliver-wake", "read failed");
+	}
+	out_cc_expire(d->cc, time(NULL));
+}
+
+static int
+setup(struct dctx *d, const struct config *c)
+{
+	char err[512], *pass = keys_passphrase_get();
+	const char *const *ou = (const char *const *)c->nta_ou_markers.v;
+	struct smtpc_tls_conf tc = {.ca_file = c->out_ca_file,
+	    .bijlage_b_ca_file = c->nta_bijlage_b_ca_file, .ou_markers = ou,
+	    .n_ou_markers = c->nta_ou_markers.n};
+	int rc;
+
+	d->c = c;
+	d->helo = c->out_helo[0] ? c->out_helo : c->hostname;
+	rc = keys_load_ring(c->data_dir, pass, &d->ring, err, sizeof(err));
+	keys_passphrase_free(pass);
+	if (rc != 0 || keys_load_pub(c->data_dir, &d->pub, err, sizeof(err)) != 0 ||
+	    store_open(c->data_dir, &d->s, err, sizeof(err)) != 0 ||
+	    out_dkim_load(c, &d->dkim, err, sizeof(err)) != 0 ||
+	    dns_resolver_new(c, &d->res, err, sizeof(err)) != 0 ||
+	    smtpc_tls_new(&tc, &d->tls, err, sizeof(err)) != 0 ||
+	    out_policy_cfg_init(&d->pc, c, err, sizeof(err)) != 0 ||
+	    (d->cc = out_cc_new(CC_IDLE)) == NULL) {
+		char q[600];
+		log_err("deliver-setup", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (d->pc.certified_set == 0)
+		log_warn("provider-unchecked", "reason=nta.certified_providers-not-set");
+	return 0;
+}
+
+static void
+teardown(struct dctx *d)
+{
+	out_cc_free(d->cc);
+	out_policy_cfg_free(&d->pc);
+	smtpc_tls_free(d->tls);
+	dns_resolver_free(d->res);
+	out_dkim_free(d->dkim);
+	store_close(d->s);
+	keys_pub_free(d->pub);
+	keys_ring_free(d->ring);
+}
+
 int
 out_deliver_main(const struct config *c, int wake_fd)
 {
-	(void)c;
-	signal(SIGTERM, on_term);
-	log_warn("deliver-idle", "reason=not-implemented");
-	while (!stop) {
-		struct pollfd p = {.fd = wake_fd, .events = POLLIN};
-		if (poll(&p, 1, 1000) > 0) {
-			char buf[64];
-			if (read(wake_fd, buf, sizeof(buf)) <= 0)
-				break;
-		}
+	struct dctx d;
+	struct due *du = calloc(1, sizeof(*du));
+	struct sigaction sa;
+
+	memset(&d, 0, sizeof(d));
+	memset(&sa, 0, sizeof(sa));
+	log_set_proc("deliver");
+	/* SA_RESTART: a running SMTP transaction completes before we stop. */
+	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (du == NULL || sigaction(SIGTERM, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    setup(&d, c) != 0) {
+		teardown(&d);
+		free(du);
+		return 1;
 	}
+	log_info("deliver-start", "helo=%s port=%lld", d.helo, (long long)c->out_port);
+	while (!stop) {
+		int n = round_once(&d, du);
+
+		if (n < 0)
+			log_err("deliver-scan", "store=error");
+		if (n <= 0 && !stop)
+			wait_work(&d, wake_fd);
+	}
+	log_info("deliver-stop", "reason=sigterm");
+	teardown(&d);
+	free(du);
 	return 0;
 }

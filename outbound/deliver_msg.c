@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "outbound/dkim.h"
 #include "outbound/dsn.h"
+#include "outbound/facts.h"
 #include "outbound/rewrite.h"
 
 #define READ_STEP 16384
@@ -109,6 +110,26 @@ msg_free_header(char *hdr, size_t len)
 	}
 }
 
+/*
+ * R-HDR-1: configured as compliant, or the sender's domain publishes a
+ * valid NTA record right now (its DNS facts, as for a recipient).
+ */
+static int
+sender_compliant(struct dctx *d, const char *dom, time_t now)
+{
+	struct out_dns_facts *df;
+	int ok;
+
+	if (out_policy_sender_compliant(&d->pc, dom, NULL, now))
+		return 1;
+	if ((df = calloc(1, sizeof(*df))) == NULL)
+		return 0;
+	ok = out_facts_gather(d->res, dom, 0, (uint16_t)d->c->out_port, now, df) == 0 &&
+	    out_policy_sender_compliant(&d->pc, dom, df, now);
+	free(df);
+	return ok;
+}
+
 /* Rewrite the header for the channel into m->out (after room for the signature). */
 static int
 rewrite(struct msgsrc *m, const char *hdr, size_t hl, int nta, time_t now,
@@ -117,8 +138,8 @@ rewrite(struct msgsrc *m, const char *hdr, size_t hl, int nta, time_t now,
 	char dom[256] = "";
 	struct out_rw_opts o = {.nta_channel = nta, .provider_id = m->d->c->nta_provider_id};
 
-	if (out_rw_from_domain(hdr, hl, dom, sizeof(dom)) == OUT_RW_OK)
-		o.sender_compliant = out_policy_sender_compliant(&m->d->pc, dom, NULL, now);
+	if (nta && out_rw_from_domain(hdr, hl, dom, sizeof(dom)) == OUT_RW_OK)
+		o.sender_compliant = sender_compliant(m->d, dom, now);
 	*rwcap = hl + out_rw_extra(&o);
 	*rw = malloc(*rwcap);
 	if (*rw == NULL)

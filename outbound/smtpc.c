@@ -370,7 +370,7 @@ open_dialogue(struct smtpc_tls *t, const struct smtpc_params *p, struct smtpc *c
 		return code >= 500 ? SMTPC_PERM : SMTPC_TEMP;
 	if ((rc = do_ehlo(c, p->helo, reply, replylen)) != SMTPC_OK)
 		return rc;
-	if (!c->facts.starttls_offered) {
+	if (!c->facts.starttls_offered || (p->no_starttls && !tls_required(p))) {
 		if (!tls_required(p)) {
 			snprintf(c->facts.result, sizeof(c->facts.result), "none");
 			c->facts.verified = 1;

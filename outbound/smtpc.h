@@ -99,6 +99,8 @@ struct smtpc_params {
 	int cmd_timeout;		/* seconds per reply */
 	int nta;			/* NTA channel: TLS mandatory, §7 "goed" only */
 	int require_tls;		/* STARTTLS mandatory (implied by nta / auth) */
+	int no_starttls;		/* regular mail only: plaintext retry after a
+					 * failed opportunistic handshake (RFC 7435) */
 	enum smtpc_auth auth;
 	const struct smtpc_tlsa *tlsa;	/* for SMTPC_AUTH_DANE */
 	size_t n_tlsa;

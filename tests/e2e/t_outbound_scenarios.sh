@@ -42,7 +42,7 @@ sed -e "s|^data_dir = .*|data_dir = $W/data|" \
 	-e "s|^submissions = .*|submissions = $ADDR:465|" \
 	-e "s|^bind = .*|bind = $ADDR|" \
 	-e "s|^listen = .*|listen = $ADDR:8443|" \
-	-e "s|^portal_after = .*|portal_after = ${PORTAL_AFTER}s|" \
+	-e "s|^portal_after = .*|portal_after = ${PORTAL_AFTER}s\ncompliant_domain = $E2E_DKIM_DOMAIN|" \
 	"$NTAMSA_CONF" >"$conf"
 mkdir -p "$W/data"
 N() { "$NTAMSA_BIN" -c "$conf" "$@"; }
