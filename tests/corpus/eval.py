@@ -127,6 +127,9 @@ def main(argv):
         sys.stderr.write("usage: eval.py [--check] NTAMSA_BINARY CORPUS_DIR\n")
         return 2
     binary, corpus = args
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        print("FAIL: eval-run %s is not an executable (make all first)" % binary)
+        return 1
     rows, problems = load_labels(corpus)
     for p in problems:
         print("note: %s" % p)
