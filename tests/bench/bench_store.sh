@@ -42,12 +42,17 @@ p1=$(echo "$plain1" | rate); p2=$(echo "$plain2" | rate)
 c1=$(grep 'threads=1 ' "$D/commits" | rate)
 c64=$(grep 'threads=64 ' "$D/commits" | rate)
 mb1=$(awk '{ print $3 }' "$D/c1m")
+raw1=$(sed -n 's/.*bare EVP GCM \([0-9.]*\) MB.*/\1/p' "$D/c1m")
 us2k=$(sed -n 's/.*(\([0-9.]*\) us per message.*/\1/p' "$D/c2k")
 last2k=$(sed -n 's/.*last chunk alone \([0-9.]*\) us.*/\1/p' "$D/c2k")
-awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c64="$c64" -v mb1="$mb1" -v ossl="$ossl" -v us="$us2k" -v last="$last2k" 'BEGIN {
+ossl2=$(openssl speed -evp aes-256-gcm -seconds 1 2>/dev/null | awk '/^AES-256-GCM/ { v = $NF } END { sub("k", "", v); printf "%.0f", v / 1000 }')
+echo "openssl speed again: $ossl2 MB/s"
+[ "$ossl2" -gt "$ossl" ] && ossl=$ossl2
+awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c64="$c64" -v mb1="$mb1" -v ossl="$ossl" -v us="$us2k" -v last="$last2k" -v raw1="$raw1" 'BEGIN {
 	p = (p1 + p2) / 2
 	printf "encryption of a 2 KB message, all of it (DK + sealed box + GCM): %.0f us = %.1f%% of its %.0f us commit (target < 10%%)\n", us, 100 * us * c1 / 1e6, 1e6 / c1
 	printf "  of which after end-of-data (last chunk; the DK is sealed at store_msg_new): %.2f us = %.2f%%\n", last, 100 * last * c1 / 1e6
-	printf "1 MB encryption: %.0f MB/s = %.0f%% of openssl speed %.0f MB/s (target >= 70%%)\n", mb1, 100 * mb1 / ossl, ossl
+	printf "1 MB encryption: %.0f MB/s = %.0f%% of openssl speed %.0f MB/s (best of two runs) (target >= 70%%)\n", mb1, 100 * mb1 / ossl, ossl
+	printf "  = %.0f%% of a bare EVP AES-256-GCM loop measured alongside (%.0f MB/s)\n", 100 * mb1 / raw1, raw1
 	printf "64 writers: %.0f msgs/s = %.1fx the plain loop (%.0f rows/s, mean of before/after) (target >= 5x)\n", c64, c64 / p, p
 }'
