@@ -225,6 +225,34 @@ db_text_part(struct dbuf *b, const struct out_dsn_info *info,
 	}
 }
 
+/* The report's own header, up to the first boundary line. */
+static void
+db_top_header(struct dbuf *b, const struct out_dsn_info *info,
+    const char *boundary, const char *mid)
+{
+	db_str(b, "From: Mail Delivery System <MAILER-DAEMON@");
+	db_clean(b, info->reporting_mta);
+	db_str(b, ">\r\n");
+	db_field(b, "To", "", info->sender);
+	db_str(b, info->expired ? "Subject: Undelivered Mail (delivery time expired)\r\n" :
+	    "Subject: Undelivered Mail Returned to Sender\r\n");
+	db_date(b, "Date", info->now);
+	db_str(b, "Message-ID: <");
+	db_str(b, mid);
+	db_str(b, "@");
+	db_clean(b, info->reporting_mta);
+	db_str(b, ">\r\n");
+	db_str(b, "Auto-Submitted: auto-replied\r\n");	/* RFC 3834 */
+	db_str(b, "MIME-Version: 1.0\r\n");
+	db_str(b, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"");
+	db_str(b, boundary);
+	db_str(b, "\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n");
+	db_str(b, "This is a MIME-encapsulated message.\r\n\r\n--");
+	db_str(b, boundary);
+	db_str(b, "\r\n");
+}
+
 int
 out_dsn_build(const struct out_dsn_info *info, const struct out_dsn_rcpt *r,
     size_t n, const char *hdr, size_t hdr_len, char **out, size_t *out_len)
@@ -253,27 +281,7 @@ out_dsn_build(const struct out_dsn_info *info, const struct out_dsn_rcpt *r,
 	random_hex(boundary + 11, 16);
 	random_hex(mid, 16);
 
-	db_str(&b, "From: Mail Delivery System <MAILER-DAEMON@");
-	db_clean(&b, info->reporting_mta);
-	db_str(&b, ">\r\n");
-	db_field(&b, "To", "", info->sender);
-	db_str(&b, info->expired ? "Subject: Undelivered Mail (delivery time expired)\r\n" :
-	    "Subject: Undelivered Mail Returned to Sender\r\n");
-	db_date(&b, "Date", info->now);
-	db_str(&b, "Message-ID: <");
-	db_str(&b, mid);
-	db_str(&b, "@");
-	db_clean(&b, info->reporting_mta);
-	db_str(&b, ">\r\n");
-	db_str(&b, "Auto-Submitted: auto-replied\r\n");	/* RFC 3834 */
-	db_str(&b, "MIME-Version: 1.0\r\n");
-	db_str(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-	    "\tboundary=\"");
-	db_str(&b, boundary);
-	db_str(&b, "\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n");
-	db_str(&b, "This is a MIME-encapsulated message.\r\n\r\n--");
-	db_str(&b, boundary);
-	db_str(&b, "\r\n");
+	db_top_header(&b, info, boundary, mid);
 	db_text_part(&b, info, r, n);
 
 	db_str(&b, "\r\n--");

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#define OUT_DSN_MAX (256 * 1024)	/* cap on the report size */
+#define OUT_DSN_MAX (1024 * 1024)	/* cap on the report size (1000 recipients fit) */
 #define OUT_DSN_RCPT_MAX 1000
 
 enum out_dsn_err {

@@ -248,6 +248,33 @@ test_keeps_field(void **state)
 	assert_false(out_dsn_keeps_field("Received", 8));
 }
 
+
+/* The recipient cap: OUT_DSN_RCPT_MAX long addresses still fit. */
+static void
+test_many_recipients(void **state)
+{
+	struct out_dsn_rcpt *r = calloc(OUT_DSN_RCPT_MAX + 1, sizeof(*r));
+	static char addr[OUT_DSN_RCPT_MAX][80];
+	char *out = NULL;
+	size_t len, i;
+
+	(void)state;
+	assert_non_null(r);
+	for (i = 0; i <= OUT_DSN_RCPT_MAX; i++) {
+		snprintf(addr[i % OUT_DSN_RCPT_MAX], sizeof(addr[0]),
+		    "recipient-number-%04zu@a-rather-long-domain-name.example", i);
+		r[i] = rcpts[0];
+		r[i].rcpt = addr[i % OUT_DSN_RCPT_MAX];
+	}
+	assert_int_equal(out_dsn_build(&info, r, OUT_DSN_RCPT_MAX, orig, sizeof(orig) - 1,
+	    &out, &len), OUT_DSN_OK);
+	assert_true(len <= OUT_DSN_MAX);
+	free(out);
+	assert_int_equal(out_dsn_build(&info, r, OUT_DSN_RCPT_MAX + 1, orig,
+	    sizeof(orig) - 1, &out, &len), OUT_DSN_ERR);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -257,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_null_sender),
 		cmocka_unit_test(test_injection_and_errors),
 		cmocka_unit_test(test_keeps_field),
+		cmocka_unit_test(test_many_recipients),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
