@@ -271,6 +271,11 @@ out_rw_header(const char *hdr, size_t len, const struct out_rw_opts *o,
 		n = field_len(f, len - off);
 		k = field_name(f, n);
 		off += n;
+		/* A block starting with white space belongs to no field; some
+		 * parsers would unfold it into a field of its own (a forged
+		 * X-NTA7516, say), so it does not leave. */
+		if (f == hdr && (f[0] == ' ' || f[0] == '\t'))
+			continue;
 		if (drop_field(f, k, o))
 			continue;
 		if (name_eq(f, k, "Subject"))

@@ -328,6 +328,15 @@ test_errors(void **state)
 	bad.provider_id = "evil\r\nBcc: x@y";
 	assert_int_equal(out_rw_header(h, sizeof(h) - 1, &bad, out, sizeof(out), &olen),
 	    OUT_RW_EINVAL);
+	/* A leading continuation line belongs to no field: dropped. */
+	{
+		static const char lead[] = " X-NTA7516: forged\r\n\tmore\r\nFrom: a@b.example\r\n\r\n";
+
+		assert_int_equal(out_rw_header(lead, sizeof(lead) - 1, &regular, out,
+		    sizeof(out), &olen), 0);
+		assert_int_equal(olen, sizeof("From: a@b.example\r\n\r\n") - 1);
+		assert_memory_equal(out, "From: a@b.example\r\n\r\n", olen);
+	}
 	/* Header length forms. */
 	assert_int_equal(out_rw_header_len(h, sizeof(h) - 1, &hl), 0);
 	assert_int_equal(hl, sizeof(h) - 1);
