@@ -92,7 +92,11 @@ record(struct dctx *d, struct group *g, size_t i, const struct att *a, time_t no
 	    .time = now, .channel = a->channel, .host = a->host, .addr = a->addr,
 	    .reply = a->reply, .result = a->result};
 
-	if (df != NULL) {
+	if (df != NULL && !g->m.health) {
+		/* Regular mail: facts do not look the NTA record up. */
+		sa.nta_dnssec = "-";
+		sa.nta_verdict = "not-checked";
+	} else if (df != NULL) {
 		if (df->nta == OUT_NTA_VALID)
 			snprintf(nrec, sizeof(nrec), "provider=%s", df->provider);
 		else if (df->nta == OUT_NTA_INVALID)
