@@ -12,33 +12,47 @@
 #include <strings.h>
 
 /* Spec R-HDR-2, Bijlage A of the handreiking: the minimum list. */
-static const char *const bijlage_a[] = {
-	"Accept-Language", "Apparently-To", "ARC-Authentication-Results",
-	"ARC-Message-Signature", "ARC-Seal", "Base", "Content-Base",
-	"Content-Language", "DL-Expansion-History", "Downgraded-Bcc",
-	"Downgraded-Cc", "Downgraded-Disposition-Notification-To",
-	"Downgraded-From", "Downgraded-Mail-From", "Downgraded-Rcpt-To",
-	"Downgraded-Reply-To", "Downgraded-Resent-Bcc", "Downgraded-Resent-Cc",
-	"Downgraded-Resent-From", "Downgraded-Resent-Reply-To",
-	"Downgraded-Resent-Sender", "Downgraded-Resent-To",
-	"Downgraded-Return-Path", "Downgraded-Sender", "Downgraded-To",
-	"EDIINT-Features", "Eesst-Version", "Errors-To", "Form-Sub", "Jabber-ID",
-	"Language", "List-Archive", "List-Help", "List-ID", "List-Owner",
-	"List-Post", "List-Subscribe", "List-Unsubscribe", "List-Unsubscribe-Post",
-	"MMHS-Acp127-Message-Identifier", "MMHS-Authorizing-Users",
-	"MMHS-Codress-Message-Indicator", "MMHS-Copy-Precedence",
-	"MMHS-Exempted-Address", "MMHS-Extended-Authorisation-Info",
-	"MMHS-Handling-Instructions", "MMHS-Message-Instructions",
-	"MMHS-Message-Type", "MMHS-Originator-PLAD", "MMHS-Originator-Reference",
-	"MMHS-Other-Recipients-Indicator-CC", "MMHS-Other-Recipients-Indicator-To",
-	"MMHS-Primary-Precedence", "MMHS-Subject-Indicator-Codes",
-	"Organization", "Privicon", "Resent-Reply-To", "SIO-Label",
-	"SIO-Label-History", "X-Archived-At", "X-Mittente", "X-Ricevuta",
-	"X-Riferimento-Message-ID", "X-TipoRicevuta", "X-Trasporto",
-	"X-VerificaSicurezza", "X400-Content-Identifier", "X400-Content-Return",
-	"X400-Content-Type", "X400-MTS-Identifier", "X400-Originator",
-	"X400-Received", "X400-Recipients", "X400-Trace",
+/* Name and length: the length is compared first (one scan per field). */
+struct hname {
+	const char *s;
+	size_t n;
 };
+#define N(x) {x, sizeof(x) - 1}
+
+static const struct hname bijlage_a[] = {
+	N("Accept-Language"), N("Apparently-To"),
+	N("ARC-Authentication-Results"), N("ARC-Message-Signature"),
+	N("ARC-Seal"), N("Base"), N("Content-Base"), N("Content-Language"),
+	N("DL-Expansion-History"), N("Downgraded-Bcc"), N("Downgraded-Cc"),
+	N("Downgraded-Disposition-Notification-To"), N("Downgraded-From"),
+	N("Downgraded-Mail-From"), N("Downgraded-Rcpt-To"),
+	N("Downgraded-Reply-To"), N("Downgraded-Resent-Bcc"),
+	N("Downgraded-Resent-Cc"), N("Downgraded-Resent-From"),
+	N("Downgraded-Resent-Reply-To"), N("Downgraded-Resent-Sender"),
+	N("Downgraded-Resent-To"), N("Downgraded-Return-Path"),
+	N("Downgraded-Sender"), N("Downgraded-To"), N("EDIINT-Features"),
+	N("Eesst-Version"), N("Errors-To"), N("Form-Sub"), N("Jabber-ID"),
+	N("Language"), N("List-Archive"), N("List-Help"), N("List-ID"),
+	N("List-Owner"), N("List-Post"), N("List-Subscribe"),
+	N("List-Unsubscribe"), N("List-Unsubscribe-Post"),
+	N("MMHS-Acp127-Message-Identifier"), N("MMHS-Authorizing-Users"),
+	N("MMHS-Codress-Message-Indicator"), N("MMHS-Copy-Precedence"),
+	N("MMHS-Exempted-Address"), N("MMHS-Extended-Authorisation-Info"),
+	N("MMHS-Handling-Instructions"), N("MMHS-Message-Instructions"),
+	N("MMHS-Message-Type"), N("MMHS-Originator-PLAD"),
+	N("MMHS-Originator-Reference"),
+	N("MMHS-Other-Recipients-Indicator-CC"),
+	N("MMHS-Other-Recipients-Indicator-To"), N("MMHS-Primary-Precedence"),
+	N("MMHS-Subject-Indicator-Codes"), N("Organization"), N("Privicon"),
+	N("Resent-Reply-To"), N("SIO-Label"), N("SIO-Label-History"),
+	N("X-Archived-At"), N("X-Mittente"), N("X-Ricevuta"),
+	N("X-Riferimento-Message-ID"), N("X-TipoRicevuta"), N("X-Trasporto"),
+	N("X-VerificaSicurezza"), N("X400-Content-Identifier"),
+	N("X400-Content-Return"), N("X400-Content-Type"),
+	N("X400-MTS-Identifier"), N("X400-Originator"), N("X400-Received"),
+	N("X400-Recipients"), N("X400-Trace"),
+};
+#undef N
 
 #define NTA_HDR "X-NTA7516"
 #define NTA_HDR_LEN (sizeof(NTA_HDR) - 1)
@@ -55,7 +69,7 @@ out_rw_is_bijlage_a(const char *name, size_t n)
 	size_t i;
 
 	for (i = 0; i < sizeof(bijlage_a) / sizeof(bijlage_a[0]); i++)
-		if (name_eq(name, n, bijlage_a[i]))
+		if (bijlage_a[i].n == n && strncasecmp(name, bijlage_a[i].s, n) == 0)
 			return 1;
 	return 0;
 }
