@@ -45,8 +45,10 @@ struct master {
 };
 
 static int
-drop_privileges(const struct master *m)
+drop_privileges(void *arg)
 {
+	const struct master *m = arg;
+
 	if (!m->drop)
 		return 0;
 	if (setgroups(0, NULL) != 0 || setgid(m->gid) != 0 || setuid(m->uid) != 0) {
@@ -67,12 +69,16 @@ static int
 worker_body(struct master *m, int w)
 {
 	close(m->sfd);
-	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0 || drop_privileges(m) != 0)
+	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0)
 		return 1;
 	if (w == W_SMTPD) {
 		close(m->wake[1]);
-		return smtpd_main(m->cfg, m->fd_sub, m->fd_subs, m->wake[0]);
+		/* smtpd drops after loading its TLS key (which may be root-only). */
+		return smtpd_main(m->cfg, m->fd_sub, m->fd_subs, m->wake[0],
+		    drop_privileges, m);
 	}
+	if (drop_privileges(m) != 0)
+		return 1;
 	/* deliver needs no listener: it must not be able to accept clients. */
 	if (m->fd_sub >= 0)
 		close(m->fd_sub);

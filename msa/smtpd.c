@@ -298,7 +298,8 @@ serve_loop(struct smtp_server *srv, int fd_sub, int fd_subs, int sfd)
 }
 
 static int
-server_init(const struct config *c, struct smtp_server *srv, int wake_fd)
+server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
+    int (*drop)(void *), void *drop_arg)
 {
 	char err[512], q[600];
 
@@ -315,9 +316,14 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd)
 		return -1;
 	for (size_t i = 0; i < reg.cap; i++)
 		reg.fds[i] = -1;
+	if ((reg.ctx = smtp_tls_ctx_new(c, err, sizeof(err))) == NULL) {
+		log_err("smtpd-init", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (drop != NULL && drop(drop_arg) != 0)
+		return -1;
 	if (store_open(c->data_dir, &srv->store, err, sizeof(err)) != 0 ||
-	    keys_load_pub(c->data_dir, &srv->pub, err, sizeof(err)) != 0 ||
-	    (reg.ctx = smtp_tls_ctx_new(c, err, sizeof(err))) == NULL) {
+	    keys_load_pub(c->data_dir, &srv->pub, err, sizeof(err)) != 0) {
 		log_err("smtpd-init", "error=%s", log_quote(q, sizeof(q), err));
 		return -1;
 	}
@@ -355,7 +361,8 @@ server_free(struct smtp_server *srv)
 }
 
 int
-smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd)
+smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
+    int (*drop)(void *arg), void *drop_arg)
 {
 	struct smtp_server srv;
 	sigset_t set;
@@ -370,7 +377,7 @@ smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd)
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return 1;
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0 || server_init(c, &srv, wake_fd) != 0) {
+	if (sfd < 0 || server_init(c, &srv, wake_fd, drop, drop_arg) != 0) {
 		if (sfd >= 0)
 			close(sfd);
 		server_free(&srv);

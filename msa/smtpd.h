@@ -19,7 +19,14 @@
 /* Bind host:port (TCP, listen backlog set); -1 with err on failure. */
 int smtpd_listen(const char *hostport, char *err, size_t errlen);
 
-/* fd_sub (STARTTLS) or fd_subs (implicit TLS) may be -1 when not configured. */
-int smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd);
+/*
+ * fd_sub (STARTTLS) or fd_subs (implicit TLS) may be -1 when not configured.
+ * drop (may be NULL) is called after the TLS key was loaded and before
+ * anything else is opened: the key may be readable by root only, and the
+ * database is created by the unprivileged user.  A SIGHUP reload reads the
+ * files again as that user; when it cannot, the old certificate stays.
+ */
+int smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
+    int (*drop)(void *arg), void *drop_arg);
 
 #endif
