@@ -275,6 +275,33 @@ test_many_recipients(void **state)
 	free(r);
 }
 
+/* Arbitrary original header bytes: no crash (ASan), output still 7-bit CRLF. */
+static void
+test_garbage_header(void **state)
+{
+	static const char alphabet[] = "To:From \t\r\n\r\n\0\x80\xff:abc";
+	unsigned int seed = 3;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % 200), i, len;
+		char h[200], *out = NULL;
+
+		for (i = 0; i < n; i++)
+			h[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		assert_int_equal(out_dsn_build(&info, rcpts, 1, h, n, &out, &len), OUT_DSN_OK);
+		for (i = 0; i < len; i++) {
+			assert_true((unsigned char)out[i] < 0x80 && out[i] != '\0');
+			if (out[i] == '\n')
+				assert_true(i > 0 && out[i - 1] == '\r');
+			if (out[i] == '\r')
+				assert_true(i + 1 < len && out[i + 1] == '\n');
+		}
+		free(out);
+	}
+}
+
 int
 main(void)
 {
@@ -285,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_injection_and_errors),
 		cmocka_unit_test(test_keeps_field),
 		cmocka_unit_test(test_many_recipients),
+		cmocka_unit_test(test_garbage_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
