@@ -2,9 +2,13 @@
  * store_tool.c - helper for the store integration tests (t_store_*).
  *
  *   store_tool init DIR                 keys_init (unsealed) in DIR
- *   store_tool put DIR SIZE COUNT SEED  COUNT messages (0 = until killed or an
+ *   store_tool put DIR SIZE COUNT SEED [stall]
+ *                                       COUNT messages (0 = until killed or an
  *                                       error) of SIZE bytes; after each commit
- *                                       returns prints "committed ID SIZE SEED"
+ *                                       returns prints "committed ID SIZE SEED";
+ *                                       with "stall", then writes half of one
+ *                                       more, prints "stalled ID" and waits to
+ *                                       be killed
  *   store_tool putfile DIR FILE [hold]  store FILE as one message, print its
  *                                       id; with "hold", keep the connection
  *                                       (and the WAL) open until stdin closes
@@ -116,8 +120,31 @@ put_one(struct store *s, struct keys_pub *pub, uint64_t size, unsigned seed, cha
 	return store_msg_commit(m, &meta);
 }
 
+/* Write half of a message (its first chunks reach the database) and hang. */
 static int
-cmd_put(const char *dir, uint64_t size, unsigned long count, unsigned seed)
+stall(struct store *s, struct keys_pub *pub, uint64_t size)
+{
+	struct store_msg *m;
+	uint8_t buf[4096];
+	int rc = store_msg_new(s, pub, &m);
+
+	if (rc != STORE_OK)
+		return rc;
+	memset(buf, 0x5a, sizeof(buf));
+	for (uint64_t off = 0; off < size / 2 && rc == STORE_OK; off += sizeof(buf))
+		rc = store_msg_write(m, buf, sizeof(buf));
+	if (rc != STORE_OK) {
+		store_msg_abort(m);
+		return rc;
+	}
+	printf("stalled %s\n", store_msg_id(m));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int
+cmd_put(const char *dir, uint64_t size, unsigned long count, unsigned seed, int stall_after)
 {
 	struct store *s;
 	struct keys_pub *pub;
@@ -134,6 +161,8 @@ cmd_put(const char *dir, uint64_t size, unsigned long count, unsigned seed)
 		printf("committed %s %llu %u\n", id, (unsigned long long)size, seed);
 		fflush(stdout);
 	}
+	if (rc == 0 && stall_after && (rc = stall(s, pub, size)) != STORE_OK)
+		rc = die_store(rc, "stall");
 	keys_pub_free(pub);
 	store_close(s);
 	return rc;
@@ -275,9 +304,9 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (argc == 6 && !strcmp(argv[1], "put"))
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "put"))
 		return cmd_put(argv[2], strtoull(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
-		    (unsigned)strtoul(argv[5], NULL, 10));
+		    (unsigned)strtoul(argv[5], NULL, 10), argc == 7 && !strcmp(argv[6], "stall"));
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "putfile"))
 		return cmd_putfile(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "hold"));
 	if (argc == 4 && !strcmp(argv[1], "cat"))
