@@ -883,11 +883,12 @@ on_hit(struct scan *sc, size_t t, const struct cls_lex_hit *h)
 	}
 }
 
+/* Split the normalised text into word tokens; the array grows as needed. */
 static int
 tokenize(struct scan *sc)
 {
 	const char *s = sc->nm->s;
-	size_t n = sc->nm->n, cap = n / 2 + 1;
+	size_t n = sc->nm->n, cap = n / 16 + 64;
 
 	sc->tok = malloc(cap * sizeof(*sc->tok));
 	if (sc->tok == NULL)
@@ -904,6 +905,14 @@ tokenize(struct scan *sc)
 			i++;
 		if (i - st > 64)
 			continue;		/* base64 runs and the like: not words */
+		if (sc->ntok == cap) {
+			struct cls_tok *nt = realloc(sc->tok, cap * 2 * sizeof(*nt));
+
+			if (nt == NULL)
+				return -1;
+			sc->tok = nt;
+			cap *= 2;
+		}
 		sc->tok[sc->ntok].off = (uint32_t)st;
 		sc->tok[sc->ntok].len = (uint32_t)(i - st);
 		sc->ntok++;
