@@ -383,6 +383,8 @@ smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
 		server_free(&srv);
 		return 1;
 	}
+	if (c->auth_cram_md5)
+		log_warn("smtpd-config", "auth_cram_md5=not-supported offered=PLAIN,LOGIN");
 	log_info("smtpd-ready", "submission=%s submissions=%s",
 	    fd_sub >= 0 ? c->submission : "off", fd_subs >= 0 ? c->submissions : "off");
 	int rc = serve_loop(&srv, fd_sub, fd_subs, sfd);
