@@ -675,6 +675,20 @@ out_policy_ou_match(const char *const *ous, size_t n,
 
 /* ------------------------------------------------------ after failure */
 
+/*
+ * R-FLOW-7: a bogus or failed answer for the domain itself (its NTA TXT or
+ * MX) leaves the recipient deferred: "never downgraded", not even to the
+ * portal, since a forged answer must not steer the message anywhere.
+ * Failures of single hosts (R-FLOW-4: TLSA bogus, TLS, DANE, connect) do
+ * lead to the portal after nta.portal_after.
+ */
+static int
+domain_dns_failure(enum out_reason r)
+{
+	return r == OUT_R_TXT_BOGUS || r == OUT_R_TXT_TEMPFAIL ||
+	    r == OUT_R_MX_BOGUS || r == OUT_R_MX_TEMPFAIL || r == OUT_R_NTA_STALE;
+}
+
 static int
 bijlage_b_cert_failure(enum out_channel ch, enum out_reason r)
 {
@@ -701,7 +715,7 @@ out_policy_after_failure(const struct out_policy_cfg *pc,
 		*why = fail_r;		/* R-FLOW-4: any Bijlage B step fails -> portal */
 		return OUT_NEXT_PORTAL;
 	}
-	if (m->health && age >= pc->portal_after) {
+	if (m->health && age >= pc->portal_after && !domain_dns_failure(fail_r)) {
 		*why = OUT_R_PORTAL_AFTER;
 		return OUT_NEXT_PORTAL;
 	}

@@ -278,9 +278,11 @@ enum out_next {
  *     last failure.  Bijlage B is "any step fails -> portal" (R-FLOW-4): a
  *     bijlage-b certificate failure (PKIX, OU) sends health mail to the
  *     portal at once.
- *   Health mail whose secure channel kept failing temporarily goes to the
- *   portal once now - first_attempt >= portal_after (also when the defer
- *   came from DNS: the portal is not a weaker channel, it is the fallback).
+ *   Health mail whose secure channel kept failing temporarily (hosts:
+ *   connect, TLS, DANE, PKIX, a bogus/failed host address or TLSA) goes to
+ *   the portal once now - first_attempt >= portal_after.  A bogus/failed
+ *   answer for the domain itself (TXT, MX) or a stale NTA answer is never
+ *   turned into the portal (R-FLOW-7 "deferred, never downgraded").
  *   Anything else bounces at the queue lifetime, else retries.
  * *why gets the reason.
  */

@@ -178,7 +178,16 @@ static const struct row rows[] = {
 	{.name = "h-txt-tempfail-defer", .health = 1, .txt = OUT_DNS_TEMPFAIL, .nta = OUT_NTA_VALID,
 	    .mxh = {H_DANE}, .tls = {T_DANE_OK},
 	    .want_act = OUT_ACT_DEFER, .want_why = OUT_R_TXT_TEMPFAIL},
-	{.name = "h-txt-bogus-portal-after", .health = 1, .txt = OUT_DNS_BOGUS, .age = 4 * HOUR,
+	{.name = "h-txt-bogus-no-portal-after-4h", .health = 1, .txt = OUT_DNS_BOGUS, .age = 4 * HOUR,
+	    .want_act = OUT_ACT_DEFER, .want_why = OUT_R_TXT_BOGUS},
+	{.name = "h-txt-tempfail-no-portal-after-4h", .health = 1, .txt = OUT_DNS_TEMPFAIL,
+	    .age = 4 * HOUR, .want_act = OUT_ACT_DEFER, .want_why = OUT_R_TXT_TEMPFAIL},
+	{.name = "h-mx-bogus-no-portal-after-4h", .health = 1, .nta = OUT_NTA_VALID,
+	    .mx = OUT_DNS_BOGUS, .age = 4 * HOUR, .want_act = OUT_ACT_DEFER, .want_why = OUT_R_MX_BOGUS},
+	{.name = "h-txt-bogus-lifetime-bounce", .health = 1, .txt = OUT_DNS_BOGUS,
+	    .age = 5 * 24 * HOUR, .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_LIFETIME},
+	{.name = "h-tlsa-bogus-portal-after", .health = 1, .nta = OUT_NTA_VALID,
+	    .mxh = {H_TLSA_BOGUS}, .age = 4 * HOUR,
 	    .want_ch = OUT_CH_PORTAL, .want_act = OUT_ACT_PORTAL, .want_why = OUT_R_PORTAL_AFTER},
 	{.name = "h-stale-answer-defer", .health = 1, .nta = OUT_NTA_VALID, .stale = 1,
 	    .mxh = {H_DANE}, .tls = {T_DANE_OK},
@@ -523,6 +532,10 @@ test_after_failure(void **state)
 	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_DANE,
 	    OUT_R_DANE_MISMATCH, 0, &why), OUT_NEXT_PORTAL);
 	assert_int_equal(why, OUT_R_PORTAL_AFTER);
+	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_NONE,
+	    OUT_R_TXT_BOGUS, 0, &why), OUT_NEXT_RETRY);
+	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_NONE,
+	    OUT_R_ADDR_BOGUS, 0, &why), OUT_NEXT_PORTAL);
 	m.health = 0;
 	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_REGULAR,
 	    OUT_R_CONNECT_FAILED, 0, &why), OUT_NEXT_RETRY);
