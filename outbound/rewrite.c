@@ -410,6 +410,10 @@ out_rw_from_domain(const char *hdr, size_t len, char *domain, size_t cap)
 			return OUT_RW_EINVAL;
 		for (d = at; d < end && domain_char(f[d]); d++)
 			;
+		/* The whole domain or nothing: "a@zörg.example" must not give
+		 * "z" (a wrong d= and compliance check). */
+		if (d < end && strchr(" \t\r\n>(", f[d]) == NULL)
+			return OUT_RW_EINVAL;
 		if (d == at || d - at >= cap || f[at] == '.' || f[d - 1] == '.')
 			return OUT_RW_EINVAL;
 		for (i = 0; i < d - at; i++)

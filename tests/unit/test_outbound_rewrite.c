@@ -373,6 +373,11 @@ test_from_domain(void **state)
 		{"From: a@\r\n\r\n", NULL},
 		{"From: a@.example\r\n\r\n", NULL},
 		{"Subject: x\r\n\r\nFrom: a@body.example\r\n", NULL},
+		{"From: a@z\xc3\xb6rg.example\r\n\r\n", NULL},
+		{"From: <a@z\xc3\xb6rg.example>\r\n\r\n", NULL},
+		{"From: a@[127.0.0.1]\r\n\r\n", NULL},
+		{"From: a@zorg.example;x\r\n\r\n", NULL},
+		{"From: <a@zorg.example> (comment)\r\n\r\n", "zorg.example"},
 	};
 	size_t i;
 
