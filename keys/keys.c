@@ -792,39 +792,33 @@ keys_ring_free(struct keys_ring *r)
 	free(r);
 }
 
-char *
-keys_passphrase_get(void)
+/* Read the passphrase from descriptor fd: its first line. */
+static int
+pass_from_fd(const char *fdenv, char **out, char *err, size_t errlen)
 {
-	const char *env = getenv("NTAMSA_KEY_PASSPHRASE");
-	const char *fdenv = getenv("NTAMSA_KEY_PASSPHRASE_FD");
-	char *p;
+	char *end, *p;
 	size_t len = 0;
+	long fd;
 
-	if (sodium_init() < 0)
-		return NULL;
-	if (env != NULL && env[0] != '\0') {	/* empty = unset, never a passphrase */
-		len = strlen(env);
-		if (len >= PASS_MAX || (p = sodium_malloc(len + 1)) == NULL)
-			return NULL;
-		memcpy(p, env, len + 1);
-		return p;
-	}
-	if (fdenv == NULL)
-		return NULL;
-	char *end;
 	errno = 0;
-	long fd = strtol(fdenv, &end, 10);
-	if (errno != 0 || end == fdenv || *end != '\0' || fd < 0 || fd > INT_MAX)
-		return NULL;
-	if ((p = sodium_malloc(PASS_MAX)) == NULL)
-		return NULL;
+	fd = strtol(fdenv, &end, 10);
+	if (errno != 0 || end == fdenv || *end != '\0' || fd < 0 || fd > INT_MAX) {
+		seterr(err, errlen, "NTAMSA_KEY_PASSPHRASE_FD is not a descriptor number");
+		return KEYS_PASSPHRASE;
+	}
+	if ((p = sodium_malloc(PASS_MAX)) == NULL) {
+		seterr(err, errlen, "out of guarded memory");
+		return KEYS_ERR;
+	}
 	while (len < PASS_MAX - 1) {
 		ssize_t r = read((int)fd, p + len, PASS_MAX - 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
+			seterr(err, errlen, "cannot read the passphrase from descriptor %ld: %s",
+			    fd, strerror(errno));
 			sodium_free(p);
-			return NULL;
+			return KEYS_PASSPHRASE;
 		}
 		if (r == 0)
 			break;
@@ -836,10 +830,51 @@ keys_passphrase_get(void)
 	if (nl != NULL)
 		*nl = '\0';
 	if (p[0] == '\0') {
+		seterr(err, errlen, "the passphrase from descriptor %ld is empty", fd);
 		sodium_free(p);
-		return NULL;
+		return KEYS_PASSPHRASE;
 	}
-	return p;
+	*out = p;
+	return KEYS_OK;
+}
+
+int
+keys_passphrase_read(char **out, char *err, size_t errlen)
+{
+	const char *env = getenv("NTAMSA_KEY_PASSPHRASE");
+	const char *fdenv = getenv("NTAMSA_KEY_PASSPHRASE_FD");
+	size_t len;
+
+	*out = NULL;
+	if (sodium_init() < 0) {
+		seterr(err, errlen, "libsodium failed to initialise");
+		return KEYS_ERR;
+	}
+	if (env != NULL) {
+		/* Set but unusable is an error: never fall back to an unsealed key. */
+		len = strlen(env);
+		if (len == 0 || len >= PASS_MAX) {
+			seterr(err, errlen, "NTAMSA_KEY_PASSPHRASE is %s", len ? "too long" : "empty");
+			return KEYS_PASSPHRASE;
+		}
+		if ((*out = sodium_malloc(len + 1)) == NULL) {
+			seterr(err, errlen, "out of guarded memory");
+			return KEYS_ERR;
+		}
+		memcpy(*out, env, len + 1);
+		return KEYS_OK;
+	}
+	if (fdenv == NULL)
+		return KEYS_OK;
+	return pass_from_fd(fdenv, out, err, errlen);
+}
+
+char *
+keys_passphrase_get(void)
+{
+	char *p = NULL;
+
+	return keys_passphrase_read(&p, NULL, 0) == KEYS_OK ? p : NULL;
 }
 
 void

@@ -61,6 +61,12 @@ void keys_ring_free(struct keys_ring *r);
  */
 char *keys_passphrase_get(void);
 void keys_passphrase_free(char *p);
+/*
+ * The same, telling "not set" (KEYS_OK, *out NULL) from "set but unusable"
+ * (KEYS_PASSPHRASE: empty, bad descriptor, read error), so that a command
+ * asked for a passphrase never goes on without one.
+ */
+int keys_passphrase_read(char **out, char *err, size_t errlen);
 
 /* A fresh random data key in guarded memory (sodium_malloc). */
 uint8_t *keys_dk_new(void);

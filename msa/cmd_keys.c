@@ -51,13 +51,28 @@ fmt_time(time_t t, char *out, size_t len)
 		(void)snprintf(out, len, "%lld", (long long)t);
 }
 
+/* The passphrase if one is set; -1 (reported) when set but unusable. */
+static int
+get_pass(char **pass)
+{
+	char err[256];
+
+	if (keys_passphrase_read(pass, err, sizeof(err)) != KEYS_OK) {
+		fprintf(stderr, "ntamsa: keys: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 do_init(const char *dir)
 {
 	char err[512];
-	char *pass = keys_passphrase_get();
+	char *pass = NULL;
 	int rc;
 
+	if (get_pass(&pass) != 0)
+		return 1;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "ntamsa: keys: cannot create %s: %s\n", dir, strerror(errno));
 		keys_passphrase_free(pass);
@@ -169,10 +184,13 @@ static int
 do_rotate(const char *dir, int reseal)
 {
 	char err[512];
-	char *pass = keys_passphrase_get();
+	char *pass = NULL;
 	uint32_t id = 0;
-	int rc = keys_rotate(dir, pass, &id, err, sizeof(err));
+	int rc;
 
+	if (get_pass(&pass) != 0)
+		return 1;
+	rc = keys_rotate(dir, pass, &id, err, sizeof(err));
 	if (rc != KEYS_OK) {
 		fprintf(stderr, "ntamsa: keys: %s\n", err);
 		keys_passphrase_free(pass);
@@ -187,9 +205,12 @@ do_rotate(const char *dir, int reseal)
 static int
 do_reseal(const char *dir)
 {
-	char *pass = keys_passphrase_get();
-	int rc = reseal_and_retire(dir, pass);
+	char *pass = NULL;
+	int rc;
 
+	if (get_pass(&pass) != 0)
+		return 1;
+	rc = reseal_and_retire(dir, pass);
 	keys_passphrase_free(pass);
 	return rc;
 }

@@ -286,7 +286,18 @@ test_passphrase_sources(void **state)
 	close(fds[0]);
 	setenv("NTAMSA_KEY_PASSPHRASE_FD", "notanumber", 1);
 	assert_null(keys_passphrase_get());
+	/* Set but unusable is an error, not "no passphrase". */
+	char err[256];
+	assert_int_equal(keys_passphrase_read(&p, err, sizeof(err)), KEYS_PASSPHRASE);
+	assert_null(p);
+	setenv("NTAMSA_KEY_PASSPHRASE_FD", "999", 1);	/* not open */
+	assert_int_equal(keys_passphrase_read(&p, err, sizeof(err)), KEYS_PASSPHRASE);
 	unsetenv("NTAMSA_KEY_PASSPHRASE_FD");
+	setenv("NTAMSA_KEY_PASSPHRASE", "", 1);
+	assert_int_equal(keys_passphrase_read(&p, err, sizeof(err)), KEYS_PASSPHRASE);
+	unsetenv("NTAMSA_KEY_PASSPHRASE");
+	assert_int_equal(keys_passphrase_read(&p, err, sizeof(err)), KEYS_OK);
+	assert_null(p);
 }
 
 int
