@@ -79,7 +79,7 @@ row_cb(const struct store_log_row *r, void *arg)
 	struct tm tm;
 	const struct field f[] = {
 		{"time", t}, {"msg_id", r->msg_id}, {"account", r->account},
-		{"mail_from", r->mail_from}, {"rcpt", r->rcpt}, {"message_id", r->message_id},
+		{"mail_from", r->mail_from}, {"recipient", r->rcpt}, {"message_id", r->message_id},
 		{"class", r->cls_health ? "health" : "clean"}, {"domain", r->domain},
 		{"channel", r->channel}, {"nta_record", r->nta_record},
 		{"nta_dnssec", r->nta_dnssec}, {"nta_verdict", r->nta_verdict},

@@ -70,7 +70,7 @@ list_cb(const struct store_rcpt *r, void *arg)
 	fmt_time(r->next_attempt, next, sizeof(next));
 	l->n++;
 	if (l->json) {
-		printf("{\"id\":\"%s\",\"rcpt\":", r->msg_id);
+		printf("{\"id\":\"%s\",\"recipient\":", r->msg_id);
 		json_str(stdout, r->addr);
 		printf(",\"from\":");
 		json_str(stdout, r->mail_from);
@@ -86,7 +86,7 @@ list_cb(const struct store_rcpt *r, void *arg)
 		return 0;
 	}
 	printf("%s %s %s from=%s class=%s attempts=%d next=%s channel=%s reason=%s reply=%s\n",
-	    r->msg_id, r->state, log_quote(q1, sizeof(q1), r->addr),
+	    r->msg_id, log_quote(q1, sizeof(q1), r->addr), r->state,
 	    log_quote(q3, sizeof(q3), r->mail_from[0] ? r->mail_from : "<>"),
 	    r->cls_health ? "health" : "clean", r->attempts, next,
 	    r->channel[0] ? r->channel : "-", r->reason[0] ? r->reason : "-",

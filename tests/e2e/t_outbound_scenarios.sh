@@ -18,6 +18,10 @@ if [ ! -f "$E2E_DIR/env" ] || [ ! -f "$NTAMSA_CONF" ]; then
 fi
 . "$E2E_DIR/env"
 [ -x "$NTAMSA_BIN" ] || { echo "SKIP: outbound-scenarios no ntamsa binary"; exit 0; }
+if ! dig +time=2 +tries=1 +short "@$E2E_NS_ADDR" SOA test. >/dev/null 2>&1; then
+	echo "SKIP: outbound-scenarios e2e DNS at $E2E_NS_ADDR not answering"
+	exit 0
+fi
 
 ADDR=127.0.60.30
 W=$(mktemp -d /tmp/ntamsa-e2e-outbound-XXXXXX)
@@ -81,7 +85,7 @@ rstate() {
 import json, sys
 for l in sys.stdin:
     r = json.loads(l)
-    if r["rcpt"] == sys.argv[1]:
+    if r["recipient"] == sys.argv[1]:
         print(r["state"], r["channel"] or "-", r["attempts"]); break
 ' "$1"
 }
@@ -107,13 +111,23 @@ wait_tried() {
 	return 1
 }
 
+# submit_clean TO TOKEN: ordinary mail (no health information).
+submit_clean() {
+	swaks --server "$ADDR:587" -tls --auth PLAIN --auth-user "alice@$E2E_DKIM_DOMAIN" \
+		--auth-password e2e-secret-pw --from "alice@$E2E_DKIM_DOMAIN" --to "$1" \
+		--header "Subject: vergadering $2" \
+		--body "Token $2: de vergadering van dinsdag begint om tien uur in zaal 3." \
+		>"$W/swaks-$2.log" 2>&1
+}
+
 run=$(date +%s)
 e2e_scenarios | while IFS='	' read -r dom dns health hrx crx nrx note; do
-	echo "$dom $health $hrx"
+	echo "$dom $health $hrx $crx"
 done >"$W/scen"
-while read -r dom health hrx; do
+while read -r dom health hrx crx; do
 	tok="h$run-$(echo "$dom" | tr -c 'a-z0-9\n' '-')"
 	submit "health@$dom" "$tok" || fail "outbound-$dom-submit" "$(tail -2 "$W/swaks-$tok.log" | tr '\n' ' ')"
+	submit_clean "clean@$dom" "c$tok" || fail "outbound-$dom-submit-clean" "$(tail -2 "$W/swaks-c$tok.log" | tr '\n' ' ')"
 done <"$W/scen"
 t_sub=$(date +%s)
 
@@ -153,12 +167,41 @@ check() {
 	esac
 }
 
+# Ordinary mail: delivered to the expected receiver (opportunistic TLS, DANE
+# enforced where usable TLSA exist), or never when it must not be.
+check_clean() {
+	dom=$1 crx=$2 tok=$3
+	st=$(N queue list --json 2>/dev/null | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["recipient"] == sys.argv[1]:
+        print(r["state"], r["class"]); break
+' "clean@$dom")
+	set -- $st
+	[ "${2:-}" = health ] && { echo "SKIP: outbound-$dom-clean classified as health"; return; }
+	at=$(found_at "$tok")
+	if [ "$crx" = - ]; then
+		if [ -z "$at" ] && [ "${1:-}" != delivered ]; then pass "outbound-$dom-clean never delivered"
+		else fail "outbound-$dom-clean" "got state=${1:-} at='$at', want never delivered"; fi
+	elif [ "${1:-}" = delivered ] && [ "$at" = "$crx " ]; then
+		pass "outbound-$dom-clean regular to $crx"
+	else
+		fail "outbound-$dom-clean" "got state=${1:-} at='$at', want delivered to $crx"
+	fi
+}
+
 # First round: every recipient tried once (or final).
-while read -r dom health hrx; do
+while read -r dom health hrx crx; do
 	wait_tried "health@$dom" || fail "outbound-$dom-health" "not tried in time"
+	wait_tried "clean@$dom" || fail "outbound-$dom-clean" "not tried in time"
+done <"$W/scen"
+sleep 1
+while read -r dom health hrx crx; do
+	check_clean "$dom" "$crx" "ch$run-$(echo "$dom" | tr -c 'a-z0-9\n' '-')"
 done <"$W/scen"
 # Deferred (bogus DNS) is judged after the first round, before portal_after.
-while read -r dom health hrx; do
+while read -r dom health hrx crx; do
 	[ "$health" = deferred ] || continue
 	tok="h$run-$(echo "$dom" | tr -c 'a-z0-9\n' '-')"
 	check "$dom" "$health" "$hrx" "$tok"
@@ -168,11 +211,11 @@ now=$(date +%s)
 [ $((now - t_sub)) -le $PORTAL_AFTER ] && sleep $((PORTAL_AFTER + 1 - (now - t_sub)))
 N queue flush >/dev/null
 WANT_TRIES=2
-while read -r dom health hrx; do
+while read -r dom health hrx crx; do
 	[ "$health" = portal-after ] && { wait_tried "health@$dom" || true; }
 done <"$W/scen"
 sleep 1
-while read -r dom health hrx; do
+while read -r dom health hrx crx; do
 	[ "$health" = deferred ] && continue
 	check "$dom" "$health" "$hrx" "h$run-$(echo "$dom" | tr -c 'a-z0-9\n' '-')"
 done <"$W/scen"
