@@ -8,6 +8,7 @@
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -58,6 +59,13 @@ void smtp_rate_add(struct smtp_rate *r, const char *account);
 /* ---- the server and its sessions (smtpd.c, smtpd_session.c) ---- */
 struct keys_pub;
 
+/*
+ * Messages are held in memory from DATA to commit; all sessions together
+ * hold at most this much, beyond which DATA answers 452 4.3.1 (clients
+ * retry) rather than let many large messages exhaust memory.
+ */
+#define SMTP_DATA_BUDGET ((size_t)512 * 1024 * 1024)
+
 struct smtp_server {
 	const struct config *cfg;
 	struct store *store;
@@ -67,6 +75,7 @@ struct smtp_server {
 	struct smtp_rate *rate;
 	int wake_fd;
 	char dummy_hash[256];		/* verified for unknown users: same cost */
+	atomic_size_t buffered;		/* octets of DATA held by all sessions */
 	volatile int stopping;		/* shutdown: answer 421 4.3.2 */
 	int stop_fd;			/* readable once stopping: wakes idle sessions */
 };

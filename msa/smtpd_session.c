@@ -663,6 +663,8 @@ do_data(struct smtp_session *s)
 	}
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	struct smtp_data d;
+	size_t charged = 0;
+	int over_budget = 0;
 	smtp_data_init(&d, (size_t)s->cfg->max_message_size);
 	set_timeout(s, s->cfg->timeout_data_block);
 	while (!d.done) {
@@ -676,6 +678,16 @@ do_data(struct smtp_session *s)
 			/* Plaintext leaves our input buffer as soon as it is copied. */
 			sodium_memzero(s->in, (size_t)used);
 			consume(s, (size_t)used);
+			if (d.out_cap > charged) {
+				size_t add = d.out_cap - charged;
+				charged = d.out_cap;
+				/* Over the budget: read on to the end, keep nothing more. */
+				if (atomic_fetch_add(&s->srv->buffered, add) + add > SMTP_DATA_BUDGET &&
+				    d.err == SMTP_D_OK) {
+					over_budget = 1;
+					d.max = d.total;
+				}
+			}
 			continue;
 		}
 		int fr = fill(s);
@@ -686,7 +698,9 @@ do_data(struct smtp_session *s)
 	}
 	set_timeout(s, s->cfg->timeout_command);
 	if (d.done) {
-		if (d.err != SMTP_D_OK)
+		if (over_budget && d.err == SMTP_D_SIZE)
+			reply(s, "452 4.3.1 Insufficient system resources, try again later");
+		else if (d.err != SMTP_D_OK)
 			data_refused(s, d.err);
 		else
 			accept_message(s, &d);
@@ -695,6 +709,7 @@ do_data(struct smtp_session *s)
 	if (d.out != NULL)
 		sodium_memzero(d.out, d.out_cap);
 	smtp_data_free(&d);
+	atomic_fetch_sub(&s->srv->buffered, charged);
 }
 
 /* Which commands a session may give in its present state. */
