@@ -21,7 +21,7 @@
 struct store_msg {
 	struct store *s;
 	char id[STORE_ID_LEN];
-	uint8_t *dk;				/* sodium_malloc */
+	uint8_t *dk;				/* guarded; freed once ctx is keyed */
 	uint8_t sealed[KEYS_SEALED_DK_LEN];
 	uint32_t key_id;
 	EVP_CIPHER_CTX *ctx;
@@ -88,6 +88,9 @@ store_msg_new(struct store *s, const struct keys_pub *pub, struct store_msg **ou
 		msg_free(m);
 		return STORE_ERR;
 	}
+	/* The cipher context holds the key schedule now: no second copy lingers. */
+	keys_dk_free(m->dk);
+	m->dk = NULL;
 	/*
 	 * Id: 48-bit milliseconds then 80 random bits.  Time-ordered ids land on
 	 * the right edge of every index keyed by message id, so a commit dirties
