@@ -12,7 +12,8 @@
 #define CLS_MAX_INPUT	(64u << 20)	/* bytes of message given to libetpan */
 #define CLS_MAX_TEXT	(64u << 20)	/* bytes of extracted text */
 #define CLS_MAX_DEPTH	16		/* MIME nesting levels walked */
-#define CLS_MAX_MULTI	256		/* multipart/message headers before we refuse to parse */
+#define CLS_MAX_MULTI	64		/* multipart/message headers before we refuse to parse */
+#define CLS_MAX_PAREN	64		/* nested '(' in a paragraph (libetpan recurses) */
 #define CLS_MAX_HEADER	(256u << 10)	/* bytes of header section scanned */
 #define CLS_MAX_SIGS	512		/* signals kept for the explanation */
 

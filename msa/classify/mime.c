@@ -292,16 +292,33 @@ read_headers(struct cls_doc *d, const char *msg, size_t len)
 	cls_buf_free(&line);
 }
 
-/* Count multipart and message/rfc822 headers: a cheap bound on the tree. */
+/*
+ * Cheap bounds before libetpan sees the message: the number of multipart
+ * and message/rfc822 headers (the tree), and the nesting of parentheses
+ * within a paragraph (libetpan parses RFC 5322 comments recursively, so
+ * "((((..." in a header would overflow the stack).
+ */
 static int
 too_complex(const char *msg, size_t len)
 {
-	int n = 0;
+	int n = 0, paren = 0;
 
-	for (size_t i = 0; i + 10 <= len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		char c = msg[i];
 
-		if (c != 'm' && c != 'M')
+		if (c == '(') {
+			if (++paren > CLS_MAX_PAREN)
+				return 1;
+			continue;
+		}
+		if (c == ')') {
+			paren -= paren > 0;
+			continue;
+		}
+		if (c == '\n' && i + 2 < len && (msg[i + 1] == '\n' ||
+		    (msg[i + 1] == '\r' && msg[i + 2] == '\n')))
+			paren = 0;
+		if ((c != 'm' && c != 'M') || i + 10 > len)
 			continue;
 		if ((strncasecmp(msg + i, "multipart/", 10) == 0 ||
 		    (i + 15 <= len && strncasecmp(msg + i, "message/rfc822", 14) == 0)) &&

@@ -175,11 +175,38 @@ test_nesting_limit(void **state)
 	assert_non_null(strstr(r.reasons, "unread-limit"));
 	free(m);
 	/* Far too many parts: libetpan is not even asked. */
-	m = nested(300);
+	m = nested(100);
 	assert_int_equal(cls_classify(m, strlen(m), NULL, &r), 0);
 	assert_int_equal(r.verdict, CLS_HEALTH);
 	assert_non_null(strstr(r.reasons, "unread-limit"));
 	free(m);
+}
+
+/* Deeply nested comments would overflow libetpan's recursive parser. */
+static void
+test_comment_nesting(void **state)
+{
+	size_t n = 200000, k = 0;
+	char *m = malloc(n + 128);
+	struct cls_result r;
+
+	(void)state;
+	assert_non_null(m);
+	k += (size_t)snprintf(m, 64, "Subject: x\r\nFrom: ");
+	memset(m + k, '(', n);
+	k += n;
+	k += (size_t)snprintf(m + k, 64, "a@b\r\n\r\nbody\r\n");
+	assert_int_equal(cls_classify(m, k, NULL, &r), 0);
+	assert_int_equal(r.verdict, CLS_HEALTH);
+	assert_non_null(strstr(r.reasons, "unread-limit"));
+	free(m);
+	/* Ordinary parentheses in text are no limit. */
+	{
+		static const char ok[] = "Subject: x\r\n\r\n(a) (b (c)) ((d))\r\n";
+
+		assert_int_equal(cls_classify(ok, sizeof(ok) - 1, NULL, &r), 0);
+		assert_null(strstr(r.reasons, "unread-limit"));
+	}
 }
 
 /* Broken input never crashes and still yields a verdict. */
@@ -235,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_decoding_table),
 		cmocka_unit_test(test_alternative_once),
 		cmocka_unit_test(test_nesting_limit),
+		cmocka_unit_test(test_comment_nesting),
 		cmocka_unit_test(test_broken_inputs),
 		cmocka_unit_test(test_unread_attachment),
 	};
