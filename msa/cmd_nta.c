@@ -10,12 +10,18 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "ntadns/ntadns.h"
+#include "outbound/facts.h"
+#include "outbound/policy.h"
+#include "outbound/smtpc.h"
 
 #define CHECK_HOSTS_MAX 8
 
@@ -24,7 +30,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ntamsa nta parse [--at YYYY-MM-DD] [--ttl N] RECORD...\n"
-	    "       ntamsa nta check [--json] DOMAIN\n"
+	    "       ntamsa nta check [--connect] [--json] DOMAIN\n"
 	    "\n"
 	    "parse  validate RECORDs as the TXT record set of one domain (spec section 3);\n"
 	    "       --at: the Dutch date to validate at (default today), --ttl: the\n"
@@ -33,6 +39,13 @@ usage(FILE *f)
 	    "       the verdict, the mail hosts (ntamx or MX) with address and TLSA state,\n"
 	    "       and the channel health mail would take as far as DNS decides\n"
 	    "       (dane, bijlage-c, bijlage-b, portal; deferred for bogus/tempfail).\n"
+	    "       --connect: then connect to every mail host the delivery plan names\n"
+	    "       (port outbound.port) with the verification health mail requires,\n"
+	    "       sending only EHLO, STARTTLS, EHLO and QUIT (never a message); print\n"
+	    "       per address STARTTLS, TLS version, cipher, peer certificate SHA-256,\n"
+	    "       DANE / PKIX / OU results and the policy's verdict, then the channel\n"
+	    "       health mail would take now (dane, bijlage-c, bijlage-b, portal,\n"
+	    "       deferred) and the channel of regular mail.\n"
 	    "       Exit 0 when the domain has a valid claim, 1 otherwise.\n");
 }
 
@@ -496,8 +509,409 @@ print_check_json(const struct check *k)
 			printf(",");
 		json_host(&k->h[i]);
 	}
-	printf("],\"channel\":\"%s\"}\n", k->undeliverable && k->n_hosts == 0 ?
+	/* The caller closes the object (--connect appends its part). */
+	printf("],\"channel\":\"%s\"", k->undeliverable && k->n_hosts == 0 ?
 	    "undeliverable" : nta_channel_name(k->channel));
+}
+
+/* ------------------------------------------------ check --connect */
+
+/*
+ * The TLS probe runs the deliver worker's own steps (facts.h -> policy plan
+ * -> smtpc_open with the hop's verification -> policy judge -> after
+ * failure) for a health and a regular message that do not exist: smtpc_open
+ * stops after EHLO/STARTTLS/EHLO and smtpc_close sends QUIT, so no MAIL
+ * command and no message byte is ever sent.
+ */
+
+#define PROBE_MAX 32		/* connections per kind: hosts x addresses */
+#define PROBE_CMD_TIMEOUT 30	/* seconds per reply: a probe, not a delivery */
+
+struct probe {
+	const struct out_hop *hop;
+	char addr[OUT_ADDRSTR_MAX];	/* "" when the hop was skipped */
+	int noaddr;			/* not skipped, but no address to try */
+	int rc;				/* smtpc_open result */
+	int plain_retry;		/* opportunistic TLS failed, plaintext tried */
+	struct smtpc_facts f;
+	char reply[SMTPC_REPLY_MAX];
+	enum out_judgement j;
+	enum out_reason why;
+};
+
+struct conn_kind {
+	const char *kind;		/* "health" or "regular" */
+	int local_failure;		/* facts or plan failed on our side */
+	struct out_dns_facts df;
+	struct out_msg_facts m;
+	struct out_plan plan;
+	size_t n;
+	struct probe p[PROBE_MAX];
+	const char *channel;		/* dane bijlage-c bijlage-b regular portal
+					 * deferred undeliverable */
+	enum out_reason reason;
+};
+
+struct conn_ctx {
+	const struct config *c;
+	struct dns_resolver *r;
+	struct smtpc_tls *tls;
+	struct out_policy_cfg pc;
+	int pc_ok;
+	const char *helo;
+	time_t now;
+};
+
+/* smtpc facts -> policy TLS facts, exactly as the deliver worker maps them. */
+static void
+probe_tls_facts(const struct probe *p, struct out_tls_facts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->connected = p->rc != SMTPC_TEMP && p->rc != SMTPC_INTERNAL;
+	t->starttls_offered = p->f.starttls_offered;
+	t->tls = p->f.tls;
+	t->tls_version = p->f.tls_version_num;
+	t->eightbitmime = p->f.ext_8bitmime;
+	t->dane_tlsa_added = p->f.tlsa_added;
+	t->dane_authority = p->f.dane_authority;
+	t->pkix_ok = p->f.verify_code == X509_V_OK ||
+	    p->f.verify_code == X509_V_ERR_HOSTNAME_MISMATCH;
+	t->host_ok = p->f.verify_code == X509_V_OK;
+	t->ou_ok = p->f.ou_ok == 1;
+}
+
+static void
+probe_params(const struct conn_ctx *x, const struct out_hop *hop, const char *addr,
+    struct smtpc_tlsa *tl, struct smtpc_params *p)
+{
+	size_t k;
+
+	memset(p, 0, sizeof(*p));
+	p->host = hop->host->name;
+	p->tlsa_base = hop->host->tlsa_base[0] ? hop->host->tlsa_base : NULL;
+	p->addr = addr;
+	p->port = (int)x->c->out_port;
+	p->helo = x->helo;
+	p->bind = x->c->out_bind;
+	p->connect_timeout = (int)x->c->out_connect_timeout;
+	p->cmd_timeout = PROBE_CMD_TIMEOUT;
+	p->nta = out_channel_is_nta(hop->channel);
+	switch (hop->verify) {
+	case OUT_VERIFY_TLS_UNAUTH: p->require_tls = 1; break;
+	case OUT_VERIFY_DANE: p->auth = SMTPC_AUTH_DANE; break;
+	case OUT_VERIFY_PKIX_HOST: p->auth = SMTPC_AUTH_PKIX; break;
+	case OUT_VERIFY_PKIX_OU: p->auth = SMTPC_AUTH_PKIX_OU; break;
+	default: break;
+	}
+	for (k = 0; k < hop->n_tlsa && k < OUT_TLSA_MAX; k++) {
+		const struct out_tlsa *t = hop->tlsa[k];
+		tl[k] = (struct smtpc_tlsa){.usage = t->usage, .selector = t->selector,
+		    .mtype = t->mtype, .data = t->data, .len = t->len};
+	}
+	p->tlsa = tl;
+	p->n_tlsa = k;
+}
+
+/* One connection: open as the hop demands, QUIT, judge. */
+static void
+probe_one(const struct conn_ctx *x, struct conn_kind *ck, struct probe *p)
+{
+	struct smtpc_tlsa tl[OUT_TLSA_MAX];
+	struct smtpc_params sp;
+	struct out_tls_facts tf;
+	struct smtpc *sc = NULL;
+
+	probe_params(x, p->hop, p->addr, tl, &sp);
+	p->rc = smtpc_open(x->tls, &sp, &sc, &p->f, p->reply, sizeof(p->reply));
+	smtpc_close(sc);
+	if (p->rc == SMTPC_CHANNEL && p->hop->verify == OUT_VERIFY_OPPORTUNISTIC) {
+		/* As the deliver worker does for regular mail (RFC 7435). */
+		p->plain_retry = 1;
+		sp.no_starttls = 1;
+		sc = NULL;
+		p->rc = smtpc_open(x->tls, &sp, &sc, &p->f, p->reply, sizeof(p->reply));
+		smtpc_close(sc);
+	}
+	probe_tls_facts(p, &tf);
+	p->j = out_policy_judge(p->hop, &ck->m, &tf, &p->why);
+	if (p->rc != SMTPC_OK && (p->j == OUT_PASS || p->why == OUT_R_OK)) {
+		p->j = OUT_FAIL;
+		p->why = OUT_R_CONNECT_FAILED;	/* smtpc refused what policy passed */
+	}
+}
+
+/* The failure after_failure() gets: the first certificate-level one, else the last. */
+static void
+probe_failure(const struct conn_kind *ck, enum out_channel *ch, enum out_reason *why)
+{
+	size_t i;
+
+	*ch = OUT_CH_NONE;
+	*why = OUT_R_CONNECT_FAILED;
+	for (i = 0; i < ck->n; i++) {
+		enum out_reason r = ck->p[i].why;
+
+		if (ck->p[i].noaddr)
+			continue;	/* the deliver worker tries nothing there */
+		*ch = ck->p[i].hop->channel;
+		*why = r;
+		if (r == OUT_R_DANE_MISMATCH || r == OUT_R_PKIX_FAILED ||
+		    r == OUT_R_HOSTNAME_MISMATCH || r == OUT_R_OU_MISMATCH)
+			return;
+	}
+}
+
+/* Nothing passed (or the plan deferred): what the policy does now. */
+static void
+conn_after_failure(const struct conn_ctx *x, struct conn_kind *ck, enum out_channel ch,
+    enum out_reason fail_r)
+{
+	enum out_reason why;
+
+	switch (out_policy_after_failure(&x->pc, &ck->m, ch, fail_r, 0, &why)) {
+	case OUT_NEXT_PORTAL:
+		ck->channel = "portal";
+		ck->reason = why;
+		break;
+	case OUT_NEXT_BOUNCE:
+		ck->channel = "undeliverable";
+		ck->reason = why;
+		break;
+	default:
+		ck->channel = "deferred";
+		ck->reason = fail_r;	/* the cause, more useful than "retry" */
+		break;
+	}
+}
+
+/*
+ * Every host and address of the plan, in order.  Mail stops at the first
+ * pass; health probes go on (the operator wants to see every host), the
+ * regular one stops as mail does.
+ */
+static void
+conn_probe_hops(const struct conn_ctx *x, struct conn_kind *ck, int stop_at_pass)
+{
+	size_t h, a;
+	int passed = 0;
+
+	for (h = 0; h < ck->plan.n_hop && ck->n < PROBE_MAX; h++) {
+		const struct out_hop *hop = &ck->plan.hop[h];
+
+		if (hop->skip || hop->host->n_addr == 0) {
+			struct probe *p = &ck->p[ck->n++];
+			p->hop = hop;
+			p->j = OUT_FAIL;
+			p->why = hop->skip ? hop->reason : OUT_R_NO_HOSTS;
+			p->noaddr = !hop->skip;
+			continue;
+		}
+		for (a = 0; a < hop->host->n_addr && ck->n < PROBE_MAX; a++) {
+			struct probe *p = &ck->p[ck->n++];
+
+			p->hop = hop;
+			snprintf(p->addr, sizeof(p->addr), "%s", hop->host->addr[a]);
+			probe_one(x, ck, p);
+			if (p->j == OUT_PASS && !passed) {
+				passed = 1;
+				ck->channel = out_channel_name(hop->channel);
+				ck->reason = hop->reason;
+			}
+			if (passed && stop_at_pass)
+				return;
+		}
+	}
+}
+
+static void
+conn_run(const struct conn_ctx *x, const char *domain, int health, struct conn_kind *ck)
+{
+	enum out_channel ch;
+	enum out_reason why;
+
+	ck->kind = health ? "health" : "regular";
+	ck->m = (struct out_msg_facts){.health = health, .first_attempt = x->now,
+	    .now = x->now};
+	if (out_facts_gather(x->r, domain, health, (uint16_t)x->c->out_port, x->now,
+	    &ck->df) != 0 || out_policy_plan(&x->pc, &ck->m, &ck->df, &ck->plan) != 0) {
+		ck->local_failure = 1;
+		ck->channel = "deferred";
+		ck->reason = OUT_R_RETRY;
+		return;
+	}
+	switch (ck->plan.action) {
+	case OUT_ACT_PORTAL:
+		ck->channel = "portal";
+		ck->reason = ck->plan.reason;
+		return;
+	case OUT_ACT_BOUNCE:
+		ck->channel = "undeliverable";
+		ck->reason = ck->plan.reason;
+		return;
+	case OUT_ACT_DEFER:
+		conn_after_failure(x, ck, OUT_CH_NONE, ck->plan.reason);
+		return;
+	default:
+		break;
+	}
+	conn_probe_hops(x, ck, !health);
+	if (ck->channel != NULL)
+		return;
+	probe_failure(ck, &ch, &why);
+	conn_after_failure(x, ck, ch, why);
+}
+
+static const char *
+ou_text(int ou_ok)
+{
+	return ou_ok < 0 ? "not-checked" : ou_ok ? "marker-found" : "no-marker";
+}
+
+static void
+print_probe_text(const struct probe *p)
+{
+	const struct smtpc_facts *f = &p->f;
+
+	printf("  probe: %s %s channel=%s verify=%s\n", p->hop->host->name,
+	    p->addr[0] ? p->addr : "-", out_channel_name(p->hop->channel),
+	    out_verify_name(p->hop->verify));
+	if (p->addr[0] == '\0') {
+		printf("    skipped: %s\n", out_reason_name(p->why));
+		return;
+	}
+	printf("    connect: %s%s\n", smtpc_strerror(p->rc),
+	    p->plain_retry ? " (plaintext retry after failed opportunistic TLS)" : "");
+	printf("    starttls: %s\n", f->starttls_offered ? "offered" : "not-offered");
+	printf("    tls: %s %s\n", f->tls ? f->tls_version : "none", f->tls ? f->cipher : "-");
+	printf("    peer-sha256: %s\n", f->peer_sha256[0] ? f->peer_sha256 : "-");
+	printf("    dane: tlsa-added=%d authority=%d usage=%d\n", f->tlsa_added,
+	    f->dane_authority, f->dane_usage);
+	printf("    pkix: %ld (%s)\n", f->verify_code, f->verify_text[0] ? f->verify_text : "-");
+	printf("    ou: %s\n", ou_text(f->ou_ok));
+	printf("    auth-result: %s\n", f->result[0] ? f->result : "-");
+	printf("    reply: ");
+	put_escaped(stdout, (const unsigned char *)p->reply, strlen(p->reply));
+	printf("\n    verdict: %s (%s)\n", p->j == OUT_PASS ? "pass" : "fail",
+	    out_reason_name(p->why));
+}
+
+static void
+print_conn_text(const struct conn_kind *ck)
+{
+	size_t i;
+
+	printf("connect-%s: plan=%s (%s)%s\n", ck->kind, ck->local_failure ? "local-failure" :
+	    out_action_name(ck->plan.action), out_reason_name(ck->plan.reason),
+	    ck->plan.provider_unchecked ? " provider-unchecked" : "");
+	for (i = 0; i < ck->n; i++)
+		print_probe_text(&ck->p[i]);
+	printf("%s-channel-now: %s (%s)\n", ck->kind, ck->channel, out_reason_name(ck->reason));
+}
+
+static void
+json_probe(const struct probe *p)
+{
+	const struct smtpc_facts *f = &p->f;
+
+	printf("{\"host\":");
+	put_jstr(stdout, p->hop->host->name);
+	printf(",\"address\":");
+	put_jstr(stdout, p->addr);
+	printf(",\"channel\":\"%s\",\"verify\":\"%s\",\"skipped\":%s,\"connect\":\"%s\","
+	    "\"plaintext_retry\":%s,\"starttls_offered\":%s,\"tls\":%s,\"tls_version\":",
+	    out_channel_name(p->hop->channel), out_verify_name(p->hop->verify),
+	    p->addr[0] ? "false" : "true", p->addr[0] ? smtpc_strerror(p->rc) : "",
+	    p->plain_retry ? "true" : "false", f->starttls_offered ? "true" : "false",
+	    f->tls ? "true" : "false");
+	put_jstr(stdout, f->tls ? f->tls_version : "");
+	printf(",\"cipher\":");
+	put_jstr(stdout, f->tls ? f->cipher : "");
+	printf(",\"peer_sha256\":");
+	put_jstr(stdout, f->peer_sha256);
+	printf(",\"tlsa_added\":%d,\"dane_authority\":%d,\"dane_usage\":%d,"
+	    "\"pkix_code\":%ld,\"pkix_text\":", f->tlsa_added, f->dane_authority,
+	    f->dane_usage, f->verify_code);
+	put_jstr(stdout, f->verify_text);
+	printf(",\"ou\":\"%s\",\"auth_result\":", ou_text(f->ou_ok));
+	put_jstr(stdout, f->result);
+	printf(",\"reply\":");
+	put_json(stdout, (const unsigned char *)p->reply, strlen(p->reply));
+	printf(",\"verdict\":\"%s\",\"reason\":\"%s\"}", p->j == OUT_PASS ? "pass" : "fail",
+	    out_reason_name(p->why));
+}
+
+static void
+json_conn(const struct conn_kind *ck)
+{
+	size_t i;
+
+	printf("\"%s\":{\"plan\":\"%s\",\"plan_reason\":\"%s\",\"provider_unchecked\":%s,"
+	    "\"probes\":[", ck->kind, ck->local_failure ? "local-failure" :
+	    out_action_name(ck->plan.action), out_reason_name(ck->plan.reason),
+	    ck->plan.provider_unchecked ? "true" : "false");
+	for (i = 0; i < ck->n; i++) {
+		if (i)
+			printf(",");
+		json_probe(&ck->p[i]);
+	}
+	printf("],\"channel\":\"%s\",\"reason\":\"%s\"}", ck->channel,
+	    out_reason_name(ck->reason));
+}
+
+static int
+conn_setup(struct conn_ctx *x, const struct config *c, struct dns_resolver *r)
+{
+	struct smtpc_tls_conf tc = {.ca_file = c->out_ca_file,
+	    .bijlage_b_ca_file = c->nta_bijlage_b_ca_file,
+	    .ou_markers = (const char *const *)c->nta_ou_markers.v,
+	    .n_ou_markers = c->nta_ou_markers.n};
+	char err[512];
+
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->r = r;
+	x->now = time(NULL);
+	x->helo = c->out_helo != NULL && c->out_helo[0] ? c->out_helo : c->hostname;
+	/* A peer closing mid-write must not kill the probe (SSL writes). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "ntamsa nta check: cannot ignore SIGPIPE\n");
+		return -1;
+	}
+	if (out_policy_cfg_init(&x->pc, c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ntamsa nta check: %s\n", err);
+		return -1;
+	}
+	x->pc_ok = 1;
+	if (smtpc_tls_new(&tc, &x->tls, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ntamsa nta check: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_teardown(struct conn_ctx *x)
+{
+	smtpc_tls_free(x->tls);
+	if (x->pc_ok)
+		out_policy_cfg_free(&x->pc);
+}
+
+/* Health and regular probes; 0 with both filled, -1 on a local failure. */
+static int
+run_connect(const struct config *c, struct dns_resolver *r, const char *domain,
+    struct conn_kind *ck)
+{
+	struct conn_ctx x;
+	int rc = -1;
+
+	if (conn_setup(&x, c, r) == 0) {
+		conn_run(&x, domain, 1, &ck[0]);
+		conn_run(&x, domain, 0, &ck[1]);
+		rc = 0;
+	}
+	conn_teardown(&x);
+	return rc;
 }
 
 static void
@@ -514,8 +928,34 @@ check_free(struct check *k)
 	free(k);
 }
 
+/* The TLS probe after the DNS facts; its output goes after theirs. */
 static int
-run_check(const struct config *c, const char *domain, int json)
+print_connect(const struct config *c, struct dns_resolver *r, const char *domain, int json)
+{
+	/* Two plans with their DNS facts and probes: too big for the stack. */
+	struct conn_kind *ck = calloc(2, sizeof(*ck));
+	int rc = -1;
+
+	if (ck != NULL && run_connect(c, r, domain, ck) == 0) {
+		if (json) {
+			printf(",\"connect\":{\"port\":%lld,", (long long)c->out_port);
+			json_conn(&ck[0]);
+			printf(",");
+			json_conn(&ck[1]);
+			printf("}");
+		} else {
+			printf("connect-port: %lld\n", (long long)c->out_port);
+			print_conn_text(&ck[0]);
+			print_conn_text(&ck[1]);
+		}
+		rc = 0;
+	}
+	free(ck);
+	return rc;
+}
+
+static int
+run_check(const struct config *c, const char *domain, int json, int connect)
 {
 	struct dns_resolver *r;
 	struct nta_providers *cert;
@@ -546,6 +986,10 @@ run_check(const struct config *c, const char *domain, int json)
 		else
 			print_check_text(k);
 		rc = k->set.verdict == NTA_VALID ? 0 : 1;
+		if (connect && print_connect(c, r, domain, json) != 0)
+			rc = 1;
+		if (json)
+			printf("}\n");
 	} else {
 		fprintf(stderr, "ntamsa nta check: out of memory or bad domain\n");
 		rc = 1;
@@ -562,16 +1006,20 @@ cmd_check(const struct config *c, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"json", no_argument, NULL, 'j'},
+		{"connect", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int ch, json = 0;
+	int ch, json = 0, connect = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = 1;
+			break;
+		case 'C':
+			connect = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -585,7 +1033,7 @@ cmd_check(const struct config *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return run_check(c, argv[optind], json);
+	return run_check(c, argv[optind], json, connect);
 }
 
 int
