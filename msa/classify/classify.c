@@ -83,6 +83,7 @@ struct scan {
 	int poss_w;			/* its weight: first/third person more than "uw" */
 	long skip_until;		/* names up to this token are counted or staff */
 	int dob_label;			/* a date-of-birth label somewhere */
+	int dob_found;			/* a date right after such a label */
 	int birthdates;			/* dates with a plausible birth year */
 	char birth_shown[32];
 };
@@ -334,6 +335,7 @@ scan_dob(struct scan *sc, size_t t, int words)
 			cls_mask(sc->nm->s + off, end - off, shown, sizeof(shown));
 			add_sig(sc, "dob", W_DOB, SIDE_PERSON, shown, sc->nm->s + off, end - off);
 			sc->strong = 1;
+			sc->dob_found = 1;
 			return;
 		}
 	}
@@ -1184,7 +1186,7 @@ run(const struct cls_doc *d, const struct cls_options *o, struct cls_result *r,
 		goto out;
 	sc.close_at = sc.poss_at = sc.skip_until = sc.pron_at = sc.med_at = -1;
 	scan_tokens(&sc);
-	if (sc.dob_label && sc.birthdates > 0) {
+	if (sc.dob_label && sc.birthdates > 0 && !sc.dob_found) {
 		/* A "geboortedatum" column over birth-year dates. */
 		add_sig(&sc, "dob", W_DOB, SIDE_PERSON, sc.birth_shown, "table", 5);
 		sc.strong = 1;

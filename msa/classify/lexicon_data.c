@@ -226,6 +226,7 @@ const struct cls_lexfile cls_lexdata[] = {
 	"discharge|3\n"
 	"discharged|3\n"
 	"ontslag naar huis|4\n"
+	"intake|1\n"
 	},
 	{"clinical.txt",
 	"# Clinical vocabulary from wards, theatres, ICU, therapy and palliative\n"
@@ -892,7 +893,6 @@ const struct cls_lexfile cls_lexdata[] = {
 	"voorlopig verslag|2\n"
 	"intakeverslag\n"
 	"intakegesprek|3\n"
-	"intake|2\n"
 	"verslag van het gesprek|2\n"
 	"medische verklaring\n"
 	"medical certificate\n"
@@ -2003,6 +2003,14 @@ const struct cls_lexfile cls_lexdata[] = {
 	"career|2\n"
 	"careers|2\n"
 	"apply|1\n"
+	"job|2\n"
+	"jobs|2\n"
+	"per hour|2\n"
+	"full time|2\n"
+	"part time|2\n"
+	"fulltime|2\n"
+	"parttime|2\n"
+	"shifts|1\n"
 	},
 	{"lab.txt",
 	"# Laboratory tests and measurements (values with units are found by the code).\n"
