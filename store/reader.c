@@ -40,7 +40,8 @@ map_keys_err(int krc)
 
 /* Look the message up; on success sealed holds its DK as stored. */
 static int
-load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t *key_id)
+load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t *key_id,
+    int need_key)
 {
 	struct store *s = r->s;
 	sqlite3_stmt *st;
@@ -60,10 +61,14 @@ load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t
 		int64_t n = sqlite3_column_int64(st, 3);
 		if (state == NULL || !strcmp(state, "incomplete"))
 			rc = STORE_NOTFOUND;
-		else if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+		else if (n < 1 || n > UINT32_MAX)
+			rc = STORE_TAMPER;
+		else if (!need_key) {
+			r->nchunks = (uint32_t)n;	/* the caller brings the DK */
+			rc = STORE_OK;
+		} else if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 			rc = STORE_SHREDDED;
-		else if (sqlite3_column_bytes(st, 2) != KEYS_SEALED_DK_LEN || n < 1 ||
-		    n > UINT32_MAX)
+		else if (sqlite3_column_bytes(st, 2) != KEYS_SEALED_DK_LEN)
 			rc = STORE_TAMPER;
 		else {
 			memcpy(sealed, sqlite3_column_blob(st, 2), KEYS_SEALED_DK_LEN);
@@ -78,6 +83,30 @@ load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t
 	return rc;
 }
 
+/* A reader for msg_id whose DK the caller opens through open_dk. */
+static int
+reader_new(struct store *s, const char *msg_id, uint8_t sealed[KEYS_SEALED_DK_LEN],
+    uint32_t *key_id, int need_key, struct store_reader **out)
+{
+	struct store_reader *r;
+	int rc;
+
+	*out = NULL;
+	if (strlen(msg_id) != STORE_ID_LEN - 1)
+		return STORE_NOTFOUND;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return STORE_ERR;
+	r->s = s;
+	memcpy(r->id, msg_id, STORE_ID_LEN);
+	if ((rc = load_header(r, sealed, key_id, need_key)) != STORE_OK ||
+	    (r->pt = malloc(STORE_CHUNK)) == NULL) {
+		free(r);
+		return rc != STORE_OK ? rc : STORE_ERR;
+	}
+	*out = r;
+	return STORE_OK;
+}
+
 int
 store_reader_open(struct store *s, const struct keys_ring *ring,
     const char *msg_id, struct store_reader **out)
@@ -89,29 +118,54 @@ store_reader_open(struct store *s, const struct keys_ring *ring,
 	int rc;
 
 	*out = NULL;
-	if (strlen(msg_id) != STORE_ID_LEN - 1)
-		return STORE_NOTFOUND;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return STORE_ERR;
-	r->s = s;
-	memcpy(r->id, msg_id, STORE_ID_LEN);
-	if ((rc = load_header(r, sealed, &key_id)) != STORE_OK) {
-		free(r);
+	if ((rc = reader_new(s, msg_id, sealed, &key_id, 1, &r)) != STORE_OK)
 		return rc;
-	}
-	if ((dk = sodium_malloc(KEYS_DK_LEN)) == NULL ||
-	    (r->pt = malloc(STORE_CHUNK)) == NULL) {
-		sodium_free(dk);
-		free(r);
+	if ((dk = keys_dk_new()) == NULL) {
+		store_reader_close(r);
 		return STORE_ERR;
 	}
 	rc = map_keys_err(keys_dk_open(ring, key_id, sealed, dk));
 	if (rc == STORE_OK && (r->ctx = store_gcm_new(dk, 0)) == NULL)
 		rc = STORE_ERR;
-	sodium_free(dk);
+	keys_dk_free(dk);
 	if (rc != STORE_OK) {
 		store_reader_close(r);
 		return rc;
+	}
+	*out = r;
+	return STORE_OK;
+}
+
+int
+store_msg_dk(struct store *s, const struct keys_ring *ring, const char *msg_id, uint8_t *dk)
+{
+	struct store_reader *r;
+	uint8_t sealed[KEYS_SEALED_DK_LEN];
+	uint32_t key_id = 0;
+	int rc = reader_new(s, msg_id, sealed, &key_id, 1, &r);
+
+	if (rc != STORE_OK)
+		return rc;
+	store_reader_close(r);
+	return map_keys_err(keys_dk_open(ring, key_id, sealed, dk));
+}
+
+int
+store_reader_open_dk(struct store *s, const uint8_t *dk, const char *msg_id,
+    struct store_reader **out)
+{
+	struct store_reader *r;
+	uint8_t sealed[KEYS_SEALED_DK_LEN];
+	uint32_t key_id = 0;
+	int rc;
+
+	*out = NULL;
+	/* The portal reads with its own copy of the DK: a shredded row is fine. */
+	if ((rc = reader_new(s, msg_id, sealed, &key_id, 0, &r)) != STORE_OK)
+		return rc;
+	if ((r->ctx = store_gcm_new(dk, 0)) == NULL) {
+		store_reader_close(r);
+		return STORE_ERR;
 	}
 	*out = r;
 	return STORE_OK;

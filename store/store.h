@@ -92,6 +92,16 @@ int store_reader_open(struct store *s, const struct keys_ring *ring,
 ssize_t store_reader_read(struct store_reader *r, void *buf, size_t len);
 void store_reader_close(struct store_reader *r);
 
+/*
+ * For the portal channel (DESIGN: the DK re-wrapped under a key from the
+ * link secret): open a message's DK into dk (guarded memory, KEYS_DK_LEN),
+ * and read a message with such a DK, no key ring, also after shredding.
+ */
+int store_msg_dk(struct store *s, const struct keys_ring *ring, const char *msg_id,
+    uint8_t *dk);
+int store_reader_open_dk(struct store *s, const uint8_t *dk, const char *msg_id,
+    struct store_reader **out);
+
 /* Delete the sealed DK (crypto-shredding) and checkpoint the WAL. */
 int store_msg_shred(struct store *s, const char *msg_id);
 /* Remove a message with its chunks, recipients kept in the audit log. */

@@ -122,12 +122,55 @@ test_shred_with_reader(void **state)
 	tenv_teardown(&t);
 }
 
+/* The portal's way: a DK copy taken before shredding still reads the message. */
+static void
+test_read_with_dk_after_shred(void **state)
+{
+	struct tenv t;
+	char id[STORE_ID_LEN], other[STORE_ID_LEN];
+	uint8_t *dk = keys_dk_new(), *wrong = keys_dk_new();
+	struct store_reader *r;
+	uint8_t buf[STORE_CHUNK];
+	size_t got = 0;
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(dk);
+	assert_non_null(wrong);
+	assert_int_equal(tenv_setup(&t), 0);
+	assert_int_equal(tenv_put(&t, STORE_CHUNK + 500, 4, id), 0);
+	assert_int_equal(tenv_put(&t, 10, 5, other), 0);
+	assert_int_equal(store_msg_dk(t.s, t.ring, id, dk), 0);
+	assert_int_equal(store_msg_dk(t.s, t.ring, other, wrong), 0);
+	assert_int_equal(store_msg_shred(t.s, id), 0);
+	assert_int_equal(store_msg_dk(t.s, t.ring, id, wrong), STORE_SHREDDED);
+	assert_int_equal(store_reader_open_dk(t.s, dk, id, &r), 0);
+	while ((n = store_reader_read(r, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != tenv_byte(4, got + (size_t)i))
+				fail_msg("byte %zu differs", got + (size_t)i);
+		got += (size_t)n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(got, STORE_CHUNK + 500);
+	store_reader_close(r);
+	/* Another message's DK does not open it. */
+	assert_int_equal(store_msg_dk(t.s, t.ring, other, wrong), 0);
+	assert_int_equal(store_reader_open_dk(t.s, wrong, id, &r), 0);
+	assert_int_equal(store_reader_read(r, buf, sizeof(buf)), STORE_TAMPER);
+	store_reader_close(r);
+	keys_dk_free(dk);
+	keys_dk_free(wrong);
+	tenv_teardown(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shred_leaves_no_copy),
 		cmocka_unit_test(test_shred_with_reader),
+		cmocka_unit_test(test_read_with_dk_after_shred),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
