@@ -367,7 +367,14 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 		reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}
-	int found = store_account_get(srv->store, user, a) == STORE_OK;
+	int grc = store_account_get(srv->store, user, a);
+	if (grc != STORE_OK && grc != STORE_NOTFOUND) {
+		log_err("auth-store", "error=%s", store_strerror(grc));
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		free(a);
+		return;
+	}
+	int found = grc == STORE_OK;
 	int locked = smtp_locks_locked(srv->locks, ukey, now);
 	/* Same work whether or not the account exists: no user enumeration. */
 	int cached = found && !locked &&
@@ -379,6 +386,7 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 		log_info("auth-refused", "ip=%s user=%s reason=allow-ip", s->ip,
 		    log_quote(q, sizeof(q), user));
 		reply(s, "535 5.7.8 Authentication credentials invalid");
+		sodium_memzero(a, sizeof(*a));
 		free(a);
 		return;
 	}

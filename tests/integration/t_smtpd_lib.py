@@ -8,6 +8,16 @@ TOOL = os.environ.get("SMTPD_STORE_TOOL", os.path.join(ROOT, "build/asan/tools/s
 FAILED = []
 
 
+def _uncaught(etype, value, tb):
+    """An error outside a case (set-up, a dead server) is a failure too."""
+    import traceback
+    traceback.print_exception(etype, value, tb)
+    print("FAIL: %s unexpected error: %r" % (os.path.basename(sys.argv[0]), value), flush=True)
+
+
+sys.excepthook = _uncaught
+
+
 def result(name, ok, why=""):
     if ok:
         print("PASS: %s" % name, flush=True)
