@@ -177,8 +177,9 @@ out:
 }
 
 /*
- * The callback runs with the store lock held: it must not call back into
- * this store.  A non-zero return from it stops the walk and is returned.
+ * The callback runs with the store lock held (it is recursive, so the
+ * callback may use this store; other threads wait meanwhile).  A non-zero
+ * return from it stops the walk and is returned.
  */
 int
 store_account_list(struct store *s,

@@ -489,12 +489,20 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 		free(s);
 		return STORE_ERR;
 	}
-	if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_mutex_init(&s->gc_mu, NULL) != 0 ||
+	/*
+	 * Recursive: a callback run under the lock (store_account_list) may call
+	 * back into the store; SQLite allows nested statements on a connection.
+	 */
+	pthread_mutexattr_t ma;
+	if (pthread_mutexattr_init(&ma) != 0 ||
+	    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+	    pthread_mutex_init(&s->mu, &ma) != 0 || pthread_mutex_init(&s->gc_mu, NULL) != 0 ||
 	    pthread_cond_init(&s->gc_cv, NULL) != 0) {
 		seterr(err, errlen, "cannot initialise store locks");
 		free(s);
 		return STORE_ERR;
 	}
+	(void)pthread_mutexattr_destroy(&ma);
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -39,6 +39,40 @@ count_cb(const struct store_account *a, void *arg)
 	return 0;
 }
 
+/* A list callback may call back into the store (no self-deadlock). */
+struct nest {
+	struct store *s;
+	int got;
+};
+
+static int
+nested_cb(const struct store_account *a, void *arg)
+{
+	struct nest *n = arg;
+	struct store_account b;
+
+	if (store_account_get(n->s, a->address, &b) == 0 && !strcmp(a->address, b.address))
+		n->got++;
+	return 0;
+}
+
+static void
+test_list_callback_reenters(void **state)
+{
+	struct tenv *t = *state;
+	struct store_account a;
+	struct nest n = {.s = t->s};
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.pwhash, sizeof(a.pwhash), "x");
+	snprintf(a.address, sizeof(a.address), "one@example.test");
+	assert_int_equal(store_account_put(t->s, &a), 0);
+	snprintf(a.address, sizeof(a.address), "two@example.test");
+	assert_int_equal(store_account_put(t->s, &a), 0);
+	assert_int_equal(store_account_list(t->s, nested_cb, &n), 0);
+	assert_int_equal(n.got, 2);
+}
+
 static void
 test_account_roundtrip(void **state)
 {
@@ -203,7 +237,7 @@ main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_account_roundtrip), T(test_sent_since), T(test_audit_and_schema),
+		T(test_account_roundtrip), T(test_list_callback_reenters), T(test_sent_since), T(test_audit_and_schema),
 		T(test_reopen), T(test_count_and_reseal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
