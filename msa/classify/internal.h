@@ -99,4 +99,101 @@ struct cls_lexfile { const char *name; const char *text; };
 extern const struct cls_lexfile cls_lexdata[];
 extern const size_t cls_lexdata_n;
 
+/*
+ * The scanner, shared by classify.c (lexicon hits, the decision),
+ * patterns.c (numbers, dates, codes, addresses) and names.c (people).
+ */
+/* Weights: person side. */
+#define W_BSN_KW	10	/* 11-proof number next to "BSN" */
+#define W_BSN		5	/* 11-proof 9-digit number alone */
+#define W_DOB		8
+#define W_PATID		8
+#define W_NAME		3	/* title + capitalised word: "mevrouw Jansen" */
+#define W_GREET_NAME	1	/* "Beste Jan": everyone is greeted */
+#define W_ADDRESS	3	/* street + number + postcode */
+/* Weights: medical side. */
+#define W_DOSE		3
+#define W_SCHEDULE	4
+#define W_LABVAL	3
+#define W_ICD		4
+#define W_ATC		5
+#define W_UNREAD	1	/* a PDF/Office/image we could not read */
+
+#define P_FULL		8.0
+#define M_FULL		8.0
+#define CAP_NAMES	6
+#define CAP_PERSONREF	6
+#define CAP_CARE	4
+#define CAP_POSS	6
+#define W_FIRSTNAME	1
+#define W_CAPNAME	2
+#define W_FILEDATE	2	/* "30061987" in an attachment's name */
+#define CAP_PRON	4
+#define PRON_NEAR	10	/* tokens between a pronoun and a medical word */
+#define SIG_ZONE	12	/* tokens after a closing that form the signature */
+
+enum sig_side { SIDE_PERSON, SIDE_MED, SIDE_GENERAL, SIDE_NONE };
+
+struct sig {
+	const char *code;
+	int weight;
+	enum sig_side side;
+	char shown[64];			/* masked match or lexicon entry */
+	uint32_t h;			/* for counting a match once */
+};
+
+struct scan {
+	const struct cls_norm *nm;
+	struct cls_tok *tok;
+	size_t ntok;
+	unsigned char *seen;		/* lexicon entries already counted */
+	struct sig *sig;
+	size_t nsig;
+	int strong;			/* a hard identifier was found */
+	size_t bsn_label_end;		/* end of the last "BSN" label, +1 */
+	int p, m, g;			/* side totals */
+	int names, personref, care, poss;	/* capped groups */
+	int fams[CAT__N];		/* medical categories seen */
+	long pron_at, med_at;		/* last pronoun, last medical word */
+	int pron;			/* capped pronoun-near-medical weight */
+	int pron_w;			/* weight of the last pronoun */
+	enum cls_cat med_cat;		/* category of the last medical word */
+	int med_extra;			/* medical patterns: doses, lab values, codes */
+	long close_at;			/* token of the last "groet"/"regards" */
+	long poss_at;			/* token of the last "uw"/"mijn"/"your" */
+	int poss_w;			/* its weight: first/third person more than "uw" */
+	long skip_until;		/* names up to this token are counted or staff */
+	int dob_label;			/* a date-of-birth label somewhere */
+	int dob_found;			/* a date right after such a label */
+	int birthdates;			/* dates with a plausible birth year */
+	char birth_shown[32];
+};
+
+/* Record a signal once per (code, match); adds its weight to its side. */
+void cls_add_sig(struct scan *sc, const char *code, int w, enum sig_side side,
+    const char *shown, const char *match, size_t mlen);
+
+/* patterns.c */
+int cls_street_token(const struct scan *sc, size_t t);
+int cls_tok_digits(const struct scan *sc, size_t t);
+int cls_tok_eq(const struct scan *sc, size_t t, const char *w);
+size_t cls_scan_bsn(struct scan *sc, size_t t);
+void cls_note_birthdate(struct scan *sc, size_t t);
+void cls_scan_code(struct scan *sc, size_t t);
+void cls_scan_dob(struct scan *sc, size_t t, int words);
+void cls_scan_number(struct scan *sc, size_t t);
+void cls_scan_patid(struct scan *sc, size_t t, int words);
+void cls_scan_postcode(struct scan *sc, size_t t);
+
+/* names.c */
+int cls_proper_word(const struct scan *sc, size_t u);
+int cls_surname_at(const struct scan *sc, size_t u);
+size_t cls_scan_capname(struct scan *sc, size_t t);
+size_t cls_scan_initials(struct scan *sc, size_t t);
+void cls_add_name(struct scan *sc, size_t u, const char *code, int w);
+void cls_on_firstname(struct scan *sc, size_t t);
+void cls_on_greeting(struct scan *sc, size_t t, int words);
+void cls_on_staff(struct scan *sc, size_t t, int words);
+void cls_on_title(struct scan *sc, size_t t, int words);
+
 #endif
