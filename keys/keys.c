@@ -61,6 +61,9 @@ struct keys_ring {
 static unsigned long long pw_ops(void) { return crypto_pwhash_OPSLIMIT_INTERACTIVE; }
 static size_t pw_mem(void) { return crypto_pwhash_MEMLIMIT_INTERACTIVE; }
 
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -271,6 +271,9 @@ store_checkpoint(struct store *s)
 	return STORE_OK;
 }
 
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
