@@ -1,13 +1,19 @@
 /*
- * classify.c - signals and the decision.
+ * classify.c - lexicon hits, the decision, the public API.
  *
  * The message is read (mime.c), normalised (text.c) and split into word
- * tokens.  One pass over the tokens finds lexicon entries and the patterned
- * signals (BSN, dates of birth, patient numbers, doses, lab values, codes,
- * addresses, names after titles).  Signals fall into "person" (P),
- * "medical" (M) and "general information" (G).  The score needs both P
- * and M (R-CLS-1: jargon together with a person), a geometric mean, and G
- * lowers it unless a hard identifier is present.
+ * tokens.  One pass over the tokens finds lexicon entries (lexicon.c) and
+ * the patterned signals (patterns.c: BSN, dates of birth, patient numbers,
+ * doses, lab values, codes, addresses; names.c: people).  Every signal is
+ * on one side: "person" P, "medical" M or "general information" G.
+ *
+ * The decision (R-CLS-1: medical jargon together with a person) is the
+ * geometric mean of P and M, each scaled to 0..1 (full at 8 points), so
+ * either side alone scores 0; G (newsletters, job postings, menus, pets)
+ * lowers it unless a hard identifier (labelled BSN, date of birth, patient
+ * number) is present.  R-CLS-3 (unsure counts as health): attachments we
+ * cannot read lift the side that is missing when the other is present,
+ * and a parsing limit or an error makes the verdict health.
  */
 #include "msa/classify/classify.h"
 #include "msa/classify/internal.h"

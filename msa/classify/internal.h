@@ -10,7 +10,7 @@
 
 /* Limits: all in one place (curl's dynbuf habit). */
 #define CLS_MAX_INPUT	(64u << 20)	/* bytes of message given to libetpan */
-#define CLS_MAX_TEXT	(64u << 20)	/* bytes of extracted text */
+#define CLS_MAX_TEXT	(32u << 20)	/* bytes of extracted text */
 #define CLS_MAX_DEPTH	16		/* MIME nesting levels walked */
 #define CLS_MAX_MULTI	64		/* multipart/message headers before we refuse to parse */
 #define CLS_MAX_PAREN	64		/* nested '(' in a paragraph (libetpan recurses) */
