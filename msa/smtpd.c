@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -194,6 +196,9 @@ accept_one(struct smtp_server *srv, int lfd, int implicit)
 		free(a);
 		return;
 	}
+	/* Replies are batched by the session itself; Nagle would only delay them. */
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	a->srv = srv;
 	a->fd = fd;
 	a->implicit = implicit;
