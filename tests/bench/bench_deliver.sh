@@ -1,0 +1,333 @@
+#!/bin/sh
+# Delivery throughput over DANE-verified TLS with connection reuse: ntamsa's
+# deliver worker vs Debian's Postfix relaying the same load with
+# smtp_tls_security_level = dane, to the same receiving Postfix, in one run.
+#
+#   signed DNS (tests/e2e/dnsnet, NSD 127.0.2.53): bench.test. with a valid
+#     NTA record, MX mx.bench.test -> 127.0.2.25, TLSA 3 1 1 of its key
+#   receiver: a Postfix (tests/e2e/postfix.sh) on 127.0.2.25:25, STARTTLS,
+#     delivering into one Maildir; the finish line for both runs
+#   ntamsa: submission 127.0.2.24:10587, outbound from 127.0.2.24
+#   Postfix relay: 127.0.2.26:25, smtp_dns_support_level = dnssec, dane,
+#     smtp_tls_connection_reuse = yes; it learns DNSSEC from an unbound
+#     daemon on 127.0.2.54 (glibc's stub trusts its AD bit), through a
+#     resolv.conf bind-mounted in a private mount namespace (unshare -m), so
+#     the system's resolver is never touched
+#
+# Each side first queues N messages (SIZE octets, health mail forced with
+# X-NTA7516-Classify: secure so ntamsa uses the `dane` channel; CLASS=clean
+# for regular mail, where DANE is enforced too), then the clock runs from the
+# start of delivery until the receiver's Maildir holds them all:
+#   ntamsa: submitted while the receiver is down (the deliver worker defers
+#     each after a refused connection), stopped, `ntamsa queue flush`, the
+#     receiver started, then the clock runs from `ntamsa serve`
+#   Postfix: submitted into the hold queue (check_client_access static:HOLD),
+#     then the clock runs from `postsuper -H ALL; postqueue -f`
+# Prints messages/s for both, the ratio, and connection reuse: TLS handshakes
+# and connections the receiver logged during each run.  Never fails on a
+# number.  Run as root (ports 25/53 on loopback, Postfix's users, unshare).
+#   N (2000) SIZE (2048) SESS (4 injecting sessions) CLASS (health|clean)
+#   TIMEOUT (300 s per delivery run) KEEP_TMP (keep the work dir)
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BIN=${NTAMSA_REL_BIN:-$ROOT/ntamsa}
+LOAD=$ROOT/tests/bench/bench_deliver_load.py
+N=${N:-2000} SIZE=${SIZE:-2048} SESS=${SESS:-4} CLASS=${CLASS:-health} TIMEOUT=${TIMEOUT:-300}
+NS=127.0.2.53 RES=127.0.2.54 MSA=127.0.2.24 RX=127.0.2.25 RELAY=127.0.2.26
+PW=bench-deliver-pw
+FROM=bench@zender.test RCPT=rcpt@bench.test
+PF_DAEMON_DIR=$(postconf -h -d daemon_directory 2>/dev/null || echo /usr/lib/postfix/sbin)
+
+skip() { echo "bench_deliver: skipped: $*"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "run as root (ports 25 and 53, Postfix's users, unshare)"
+[ -x "$BIN" ] || skip "$BIN missing (make)"
+for c in nsd ldns-signzone unbound postfix postsuper postqueue unshare openssl python3; do
+	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip "$c missing (make deps-test)"
+done
+case $CLASS in health|clean) ;; *) skip "CLASS must be health or clean" ;; esac
+
+T=$(mktemp -d /tmp/bench_deliver.XXXXXX)
+chmod 755 "$T"		# Postfix's daemons and virtual(8) (nobody) reach their dirs
+E2E_DIR=$T
+export E2E_DIR
+. "$ROOT/tests/e2e/postfix.sh"
+SERVE_PID="" UB_PID="" DNS_UP=0
+
+stop_serve() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill -TERM "$SERVE_PID" 2>/dev/null
+	i=0
+	while [ $i -lt 100 ] && kill -0 "$SERVE_PID" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	kill -KILL "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID" 2>/dev/null
+	SERVE_PID=""
+}
+
+cleanup() {
+	stop_serve
+	rx_stop relay
+	rx_stop rx
+	[ -n "$UB_PID" ] && kill "$UB_PID" 2>/dev/null && wait "$UB_PID" 2>/dev/null
+	[ $DNS_UP = 1 ] && python3 "$ROOT/tests/e2e/dnsnet/dnsnet.py" down --work "$T/dns" >/dev/null 2>&1
+	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ms() { echo $((($2 - $1) / 1000000)); }
+rate() { awk -v n="$1" -v m="$2" 'BEGIN { if (m > 0) printf "%.1f", n * 1000 / m; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# Lines of FILE after line FROM that match PATTERN.
+count_after() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null | grep -c "$3"; }
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# settle FILE FROM PATTERN WANT: postlogd writes logs asynchronously and may
+# lag the deliveries; wait (at most 20 s) until WANT matching lines arrived.
+settle() {
+	i=0
+	while [ $i -lt 200 ] && [ "$(count_after "$1" "$2" "$3")" -lt "$4" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# ---- PKI, DNS ----
+sh "$ROOT/tests/e2e/certs.sh" "$T/pki" >/dev/null 2>&1 || skip "tests/e2e/certs.sh failed"
+mkdir -p "$T/zones"
+y=$(date -u +%Y)
+cat >"$T/zones/bench.test.zone" <<EOF
+; dnsnet: signed
+@	3600	TXT	"v=NTA7516-1;startdate=$((y - 1))-01;enddate=$((y + 2))-12;provider=bench-receiving-provider"
+@	MX	10 mx
+mx	A	$RX
+_25._tcp.mx	TLSA	3 1 1 $(cat "$T/pki/good.tlsa311")
+EOF
+DNS_UP=1
+python3 "$ROOT/tests/e2e/dnsnet/dnsnet.py" up --zones "$T/zones" --work "$T/dns" --addr "$NS" \
+	>"$T/dnsnet.log" 2>&1 || { tail -5 "$T/dnsnet.log"; skip "dnsnet up failed"; }
+
+# The validating resolver of the Postfix relay.
+mkdir -p "$T/unbound"
+cat >"$T/unbound/unbound.conf" <<EOF
+server:
+	interface: $RES
+	port: 53
+	interface-automatic: no
+	outgoing-interface: $RES
+	access-control: 127.0.0.0/8 allow
+	do-daemonize: no
+	username: ""
+	chroot: ""
+	directory: "$T/unbound"
+	pidfile: "$T/unbound/unbound.pid"
+	use-syslog: no
+	logfile: "$T/unbound/unbound.log"
+	verbosity: 1
+	val-log-level: 2
+	root-hints: "$T/dns/root.hints"
+	trust-anchor-file: "$T/dns/root.key"
+	do-not-query-localhost: no
+	local-zone: "test." transparent
+remote-control:
+	control-enable: no
+EOF
+unbound -c "$T/unbound/unbound.conf" >"$T/unbound/stderr" 2>&1 &
+UB_PID=$!
+
+# ---- receiver ----
+rx_make rx "$RX" good starttls || skip "receiver configuration"
+# Many parallel deliveries from the relay: no per-client limits in the way.
+printf 'smtpd_client_connection_count_limit = 0\nsmtpd_client_connection_rate_limit = 0\n' \
+	>>"$T/rx/rx/conf/main.cf"
+MAILDIR=$T/rx/rx/mail/Maildir/new
+
+# ---- Postfix relay ----
+P=$T/rx/relay
+mkdir -p "$P/conf" "$P/queue" "$P/data"
+chown postfix "$P/data"
+{
+	echo "$RELAY:25 inet n - n - - smtpd"
+	rx_master_cf x | sed 1d
+	echo "smtp      unix  -       -       n       -       -       smtp"
+	echo "relay     unix  -       -       n       -       -       smtp"
+	echo "tlsproxy  unix  -       -       n       -       0       tlsproxy"
+	echo "pickup    fifo  n       -       n       60      1       pickup"
+} >"$P/conf/master.cf"
+cat >"$P/conf/main.cf" <<EOF
+# bench relay: Debian's Postfix defaults, plus DANE and TLS connection reuse
+compatibility_level = 3.6
+queue_directory = $P/queue
+data_directory = $P/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = relay.zender.test
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+smtpd_peername_lookup = no
+# Queue first: every message goes to the hold queue until released.
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = check_client_access static:HOLD, permit_mynetworks, reject
+smtp_bind_address = $RELAY
+smtp_helo_name = relay.zender.test
+smtp_dns_support_level = dnssec
+smtp_tls_security_level = dane
+smtp_tls_connection_reuse = yes
+smtp_tls_loglevel = 1
+maillog_file = $P/maillog
+maillog_file_prefixes = $P
+EOF
+printf 'nameserver %s\noptions trust-ad\n' "$RES" >"$T/resolv.conf"
+
+start_relay() {
+	rx_queue_dirs "$P/queue"
+	# Only this master and its children see the bench resolver.
+	unshare -m sh -c "mount --bind '$T/resolv.conf' /etc/resolv.conf &&
+		exec '$PF_DAEMON_DIR/master' -c '$P/conf' -w"
+}
+
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		python3 -c "import socket; socket.create_connection(('$1', $2), 1).close()" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- ntamsa ----
+mkdir -p "$T/n/data"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/n/dkim.key" 2>/dev/null ||
+	skip "dkim key"
+chmod 600 "$T/n/dkim.key"
+echo bench-receiving-provider >"$T/n/certified"
+cat >"$T/n/ntamsa.conf" <<EOF
+[server]
+hostname = msa.zender.test
+data_dir = $T/n/data
+submission = $MSA:10587
+submissions = $MSA:10465
+tls_cert = $T/pki/msa.pem
+tls_key = $T/pki/msa.key
+[log]
+level = info
+[outbound]
+port = 25
+helo = msa.zender.test
+bind = $MSA
+connect_timeout = 5s
+[nta]
+provider_id = ntamsa-bench
+certified_providers = $T/n/certified
+compliant_domain = zender.test
+[portal]
+listen = $MSA:18443
+base_url = https://$MSA:18443
+[dkim]
+selector = bench
+key = $T/n/dkim.key
+
+EOF
+cat "$T/dns/dns.conf" >>"$T/n/ntamsa.conf"
+NT() { "$BIN" -c "$T/n/ntamsa.conf" "$@"; }
+NT keys init >"$T/n/keys.log" 2>&1 || { cat "$T/n/keys.log"; skip "ntamsa keys init"; }
+echo "$PW" | NT user add "$FROM" --rate 1000000/h >"$T/n/user.log" 2>&1 ||
+	{ cat "$T/n/user.log"; skip "ntamsa user add"; }
+
+start_serve() {	# LOG
+	"$BIN" -c "$T/n/ntamsa.conf" serve >>"$1" 2>&1 &
+	SERVE_PID=$!
+}
+
+# CPU seconds (user+system) a process has used so far.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo "?"; }
+
+# wait_all WHAT: until the Maildir holds N more than $have0; sets got, t1.
+wait_all() {
+	w=$(python3 "$LOAD" wait "$MAILDIR" $((have0 + N)) "$TIMEOUT")
+	t1=$(echo "$w" | sed -n 's/.* at_ns \([0-9]*\)$/\1/p')
+	got=$(($(echo "$w" | cut -d' ' -f2) - have0))
+	[ "$got" -lt "$N" ] && echo "  $1 NOT all delivered within ${TIMEOUT}s"
+}
+
+echo "delivery over DANE (TLSA 3 1 1, signed bench.test.), $N x $SIZE-octet $CLASS messages, one recipient each (CPU: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+
+# ---- run 1: ntamsa ----
+start_serve "$T/n/inject.log"
+wait_port "$MSA" 10587 || { tail -5 "$T/n/inject.log"; skip "ntamsa serve did not listen"; }
+out=$(python3 "$LOAD" inject "$MSA" 10587 "$N" "$SIZE" "$SESS" "$FROM" "$RCPT" "$CLASS" "$FROM" "$PW" 2>&1)
+echo "  ntamsa  queueing: $out"
+stop_serve
+NT queue flush >"$T/n/flush.log" 2>&1 || { cat "$T/n/flush.log"; skip "ntamsa queue flush"; }
+# master -w returns once the receiver listens (no probe: it would count
+# as a connection).
+rx_start rx || skip "receiver did not start (log $T/rx/rx/maillog)"
+rx0=$(lines "$T/rx/rx/maillog")
+have0=$(ls "$MAILDIR" 2>/dev/null | wc -l)
+t0=$(date +%s%N)
+start_serve "$T/n/serve.log"
+wait_all ntamsa
+dpid=$(sed -n 's/.*event=worker-start worker=deliver pid=\([0-9]*\).*/\1/p' "$T/n/serve.log" | tail -1)
+dcpu=$(cpu_s "${dpid:-0}")
+stop_serve
+# The clock of the delivery proper starts when the worker is ready
+# (deliver-start); the process start-up before it is shown apart.
+ds=$(sed -n 's/^\([^ ]*\) .*event=deliver-start .*/\1/p' "$T/n/serve.log" | head -1)
+tds=$(date -u -d "$ds" +%s%N 2>/dev/null || echo "$t0")
+settle "$T/rx/rx/maillog" "$rx0" "postfix/virtual.*status=sent" "$got"
+n_ms=$(ms "$tds" "$t1")
+n_rate=$(rate "$got" "$n_ms")
+n_tls=$(count_after "$T/rx/rx/maillog" "$rx0" "TLS connection established from")
+n_conn=$(count_after "$T/rx/rx/maillog" "$rx0" "postfix/smtpd.*: connect from")
+n_dane=$(grep -c "event=delivered.*channel=dane" "$T/n/serve.log")
+n_reg=$(grep -c "event=delivered.*channel=regular" "$T/n/serve.log")
+n_auth=$(grep "event=delivered" "$T/n/serve.log" | sed -n 's/.* auth=\([^ ]*\).*/\1/p' | sort | uniq -c |
+	awk '{ printf "%s%s x%s", s, $2, $1; s = ", " }')
+echo "  ntamsa  delivered $got/$N in $n_ms ms from deliver-start (+$(ms "$t0" "$tds") ms start-up of serve): $n_rate msgs/s; deliver worker CPU ${dcpu}s"
+echo "          receiver: $n_conn connections, $n_tls TLS handshakes; deliver log: channel dane $n_dane, regular $n_reg, auth [$n_auth]"
+
+# ---- runs 2, 3: Postfix ----
+start_relay || skip "relay did not start (log $P/maillog)"
+wait_port "$RELAY" 25 || skip "relay does not listen"
+# A warm-up message, so that the relay's first-use costs (tlsmgr, DNS
+# cache) are not in its figures, as ntamsa's start-up is not in its own.
+python3 "$LOAD" inject "$RELAY" 25 1 "$SIZE" 1 "$FROM" "$RCPT" "$CLASS" >/dev/null 2>&1
+postsuper -c "$P/conf" -H ALL >/dev/null 2>&1
+postqueue -c "$P/conf" -f
+have0=$(ls "$MAILDIR" 2>/dev/null | wc -l)
+python3 "$LOAD" wait "$MAILDIR" $((have0 + 1)) 30 >/dev/null
+
+pf_run() {	# label
+	out=$(python3 "$LOAD" inject "$RELAY" 25 "$N" "$SIZE" "$SESS" "$FROM" "$RCPT" "$CLASS" 2>&1)
+	echo "  $1 queueing: $out, $(find "$P/queue/hold" -type f | wc -l) held"
+	rx0=$(lines "$T/rx/rx/maillog")
+	pf0=$(lines "$P/maillog")
+	have0=$(ls "$MAILDIR" 2>/dev/null | wc -l)
+	t0=$(date +%s%N)
+	postsuper -c "$P/conf" -H ALL >/dev/null 2>&1
+	postqueue -c "$P/conf" -f
+	wait_all "$1"
+	settle "$T/rx/rx/maillog" "$rx0" "postfix/virtual.*status=sent" "$got"
+	settle "$P/maillog" "$pf0" "postfix/smtp\[.*status=sent" "$got"
+	p_ms=$(ms "$t0" "$t1")
+	p_rate=$(rate "$got" "$p_ms")
+	p_tls=$(count_after "$T/rx/rx/maillog" "$rx0" "TLS connection established from")
+	p_conn=$(count_after "$T/rx/rx/maillog" "$rx0" "postfix/smtpd.*: connect from")
+	p_hs=$(count_after "$P/maillog" "$pf0" "postfix/tlsproxy.*Verified TLS connection established to")
+	p_ver=$(count_after "$P/maillog" "$pf0" "postfix/smtp\[.*Verified TLS connection")
+	p_reuse=$(count_after "$P/maillog" "$pf0" "postfix/smtp\[.*Verified TLS connection reused")
+	echo "  $1 delivered $got/$N in $p_ms ms from release: $p_rate msgs/s"
+	echo "          receiver: $p_conn connections, $p_tls TLS handshakes; relay log: $p_hs DANE-verified handshakes (tlsproxy), $p_ver deliveries over DANE-verified TLS ($p_reuse on a reused connection)"
+}
+pf_run "postfix"
+pf_rate=$p_rate
+# ntamsa's worker keeps one connection per destination; Postfix's default
+# is up to 20.  The same relay at one connection shows the cost per
+# message apart from the parallelism.
+postconf -c "$P/conf" -e smtp_destination_concurrency_limit=1 &&
+	postfix -c "$P/conf" reload >/dev/null 2>&1 && sleep 1 && pf_run "postfix-1conn"
+echo "  ratio   msgs/s ntamsa/postfix = $(ratio "$n_rate" "$pf_rate") (target >= 1), ntamsa/postfix-1conn = $(ratio "$n_rate" "$p_rate")"
+exit 0
