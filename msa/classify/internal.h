@@ -109,6 +109,7 @@ extern const size_t cls_lexdata_n;
 #define W_DOB		8
 #define W_PATID		8
 #define W_NAME		3	/* title + capitalised word: "mevrouw Jansen" */
+#define W_NAME_LC	2	/* title + lower-case word: "dhr jansen" */
 #define W_GREET_NAME	1	/* "Beste Jan": everyone is greeted */
 #define W_ADDRESS	3	/* street + number + postcode */
 /* Weights: medical side. */

@@ -20,6 +20,45 @@ is_infix(const struct scan *sc, size_t t)
 	return 0;
 }
 
+static int spaced(const struct scan *sc, size_t a, size_t b);
+
+/*
+ * A lower-case word after a title that is none of our words and not one of
+ * the little words that follow "mevrouw" in a sentence ("mevrouw heeft").
+ */
+static int
+lower_name(const struct scan *sc, size_t u)
+{
+	static const char *const stop[] = {"heeft", "had", "is", "was", "wordt",
+	    "werd", "kan", "kon", "zal", "zou", "wil", "wilde", "moet", "moest",
+	    "gaat", "ging", "komt", "kwam", "belde", "zegt", "zei", "vraagt",
+	    "vroeg", "en", "of", "met", "van", "die", "dat", "een", "het", "in",
+	    "op", "aan", "voor", "uit", "bij", "naar", "nog", "niet", "ook", "al",
+	    "zelf", "graag", "even", "wel", "dan", "om", "te", "tot", "over",
+	    "has", "have", "will", "would", "can", "could", "called", "and", "or",
+	    "the", "to", "of", "for", "with", "at", "on", "who", "which", "that",
+	    "says", "said", "asked", "wants", "needs", "not", "also", "mevrouw",
+	    "meneer", "heer", NULL};
+	const struct cls_tok *x;
+	struct cls_lex_hit h[4];
+
+	if (u >= sc->ntok)
+		return 0;
+	x = &sc->tok[u];
+	if (x->len < 3 || x->len > 20)
+		return 0;
+	for (uint32_t i = 0; i < x->len; i++) {
+		char c = sc->nm->s[x->off + i];
+
+		if (c < 'a' || c > 'z')
+			return 0;
+	}
+	for (size_t i = 0; stop[i] != NULL; i++)
+		if (cls_tok_eq(sc, u, stop[i]))
+			return 0;
+	return cls_lex_lookup(sc->nm->s, sc->tok, sc->ntok, u, h, 4) == 0;
+}
+
 static int
 in_signature(const struct scan *sc, size_t t)
 {
@@ -103,6 +142,10 @@ cls_on_title(struct scan *sc, size_t t, int words)
 		return;
 	if (cls_surname_at(sc, u)) {
 		cls_add_name(sc, u, "name", W_NAME);
+		sc->skip_until = (long)u;
+	} else if (spaced(sc, u - 1, u) && lower_name(sc, u)) {
+		/* Hasty notes write "dhr v leeuwen": weaker, but a person still. */
+		cls_add_name(sc, u, "name", W_NAME_LC);
 		sc->skip_until = (long)u;
 	}
 }

@@ -52,6 +52,8 @@ static const struct scase families[] = {
 	{"Kerkstraat 12\r\n1234 AB Utrecht", "address"},
 	{"Ik sprak vandaag met mevrouw Jansen.", "name"},
 	{"Gesprek met dhr. P. van der Berg.", "name"},
+	{"pt belde, dhr v leeuwen wil terugbellen", "name"},
+	{"Uitslag van A.M. Bakker is binnen.", "name"},
 	{"Beste Anna,", "greeting-name"},
 	{"Bekend met diabetes en hypertensie.", "med-condition"},
 	{"Start metformine.", "med-drug"},
@@ -93,6 +95,8 @@ static const struct scase non_signals[] = {
 	{"Patientnummer volgt.", "patient-id"},
 	{"Met vriendelijke groet, mevrouw Jansen", "name"},	/* signature */
 	{"Afscheid van dr. Peter Jansen.", "name"},		/* staff */
+	{"Mevrouw heeft vanochtend gebeld.", "name"},
+	{"Beste meneer, dank voor uw bericht.", "name"},
 	{"Referentie A12 in het magazijn.", "med-icd10"},
 	{"Die 500 g bloem.", "med-dose"},
 };
