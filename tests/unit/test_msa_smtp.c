@@ -273,6 +273,23 @@ test_sasl_and_locks(void **state)
 	smtp_locks_free(l);
 }
 
+static void
+test_authcache(void **state)
+{
+	struct smtp_authcache *c = smtp_authcache_new();
+	(void)state;
+	assert_non_null(c);
+	assert_false(smtp_authcache_hit(c, "a@x", "pw", 2, "$h1", 1000));
+	smtp_authcache_put(c, "a@x", "pw", 2, "$h1", 1000);
+	assert_true(smtp_authcache_hit(c, "a@x", "pw", 2, "$h1", 1001));
+	assert_true(smtp_authcache_hit(c, "A@X", "pw", 2, "$h1", 1001));	/* NOCASE accounts */
+	assert_false(smtp_authcache_hit(c, "a@x", "pW", 2, "$h1", 1001));
+	assert_false(smtp_authcache_hit(c, "a@x", "pw", 2, "$h2", 1001));	/* password changed */
+	assert_false(smtp_authcache_hit(c, "b@x", "pw", 2, "$h1", 1001));
+	assert_false(smtp_authcache_hit(c, "a@x", "pw", 2, "$h1", 1000 + SMTP_AUTHCACHE_TTL));
+	smtp_authcache_free(c);
+}
+
 int
 main(void)
 {
@@ -283,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_submit),
 		cmocka_unit_test(test_accounts),
 		cmocka_unit_test(test_sasl_and_locks),
+		cmocka_unit_test(test_authcache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
