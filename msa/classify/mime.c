@@ -400,14 +400,59 @@ add_text_part(struct cls_doc *d, const char *sub, const char *cs,
 	doc_sep(d);
 }
 
+/*
+ * Is this part text we can read?  text parts are; so is a part without a
+ * Content-Type (RFC 2045 5.2), and an octet-stream whose file name says
+ * text (lab results travel as .csv, .xml, .hl7 or .edi).  *sub gets the
+ * subtype that decides how to read it (markup or plain).
+ */
+static int
+part_is_text(struct mailmime_content *ct, const char *fname, const char **sub)
+{
+	static const char *const plain[] = {"txt", "csv", "tsv", "hl7", "edi",
+	    "json", "ics", "vcf", "md", "log", NULL};
+	static const char *const markup[] = {"xml", "htm", "html", NULL};
+
+	*sub = subtype_of(ct);
+	if (ct == NULL || (ct->ct_type != NULL &&
+	    ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    ct->ct_type->tp_data.tp_discrete_type->dt_type == MAILMIME_DISCRETE_TYPE_TEXT))
+		return 1;
+	if (ext_is(fname, markup)) {
+		*sub = "xml";
+		return 1;
+	}
+	if (ext_is(fname, plain)) {
+		*sub = "plain";
+		return 1;
+	}
+	return 0;
+}
+
+/* Keep the (decoded) name of an attachment we cannot read, one per line. */
+static void
+keep_unread_name(struct cls_doc *d, const char *fname)
+{
+	size_t before = d->text.len;
+
+	add_phrase(d, fname, strlen(fname));
+	if (d->text.p != NULL && d->text.len > before &&
+	    (cls_buf_add(&d->fnames, d->text.p + before, d->text.len - before) != 0 ||
+	    cls_buf_add(&d->fnames, "\n", 1) != 0))
+		d->limit = 1;
+	/* Only kept apart: the name is in the text already. */
+	d->text.len = before;
+	if (d->text.p != NULL)
+		d->text.p[before] = '\0';
+}
+
 static void
 walk_single(struct cls_doc *d, struct mailmime *m)
 {
 	struct mailmime_single_fields sf;
 	struct mailmime_data *body = m->mm_data.mm_single;
 	struct mailmime_content *ct = m->mm_content_type;
-	const char *fname;
-	int is_text;
+	const char *fname, *sub;
 	char *dec = NULL;
 	size_t declen = 0, idx = 0;
 
@@ -420,24 +465,10 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 		add_phrase(d, fname, strlen(fname));
 		doc_sep(d);
 	}
-	/* A part without Content-Type is text/plain (RFC 2045 5.2). */
-	is_text = ct == NULL || (ct->ct_type != NULL &&
-	    ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
-	    ct->ct_type->tp_data.tp_discrete_type->dt_type == MAILMIME_DISCRETE_TYPE_TEXT);
-	if (!is_text) {
+	if (!part_is_text(ct, fname, &sub)) {
 		note_unread(d, ct, fname);
-		if (fname != NULL) {
-			/* Kept apart too: a name like "Verbeek N 30061987.pdf" is all we see. */
-			size_t before = d->text.len;
-
-			add_phrase(d, fname, strlen(fname));
-			if (cls_buf_add(&d->fnames, d->text.p + before, d->text.len - before) != 0 ||
-			    cls_buf_add(&d->fnames, "\n", 1) != 0)
-				d->limit = 1;
-			d->text.len = before;
-			if (d->text.p != NULL)
-				d->text.p[before] = '\0';
-		}
+		if (fname != NULL)
+			keep_unread_name(d, fname);
 		return;
 	}
 	if (body == NULL || body->dt_type != MAILMIME_DATA_TEXT)
@@ -448,11 +479,11 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 	    &idx, sf.fld_encoding ? sf.fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT,
 	    &dec, &declen) != MAILIMF_NO_ERROR || dec == NULL) {
 		/* Undecodable: read it as it stands rather than not at all. */
-		add_text_part(d, subtype_of(ct), sf.fld_content_charset,
+		add_text_part(d, sub, sf.fld_content_charset,
 		    body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length);
 		return;
 	}
-	add_text_part(d, subtype_of(ct), sf.fld_content_charset, dec, declen);
+	add_text_part(d, sub, sf.fld_content_charset, dec, declen);
 	mailmime_decoded_part_free(dec);
 }
 

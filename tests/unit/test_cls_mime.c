@@ -88,6 +88,13 @@ static const struct dcase decode_cases[] = {
 	 "Content-Transfer-Encoding: base64\r\n\r\n"
 	 "bmFhbTtnZWJvb3J0ZWRhdHVtCg==\r\n--B--\r\n",
 	 "naam;geboortedatum", NULL},
+	{"octet-stream with a .csv name is read as text",
+	 "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+	 "--B\r\nContent-Type: text/plain\r\n\r\nzie bijlage\r\n"
+	 "--B\r\nContent-Type: application/octet-stream; name=\"lab.csv\"\r\n"
+	 "Content-Transfer-Encoding: base64\r\n\r\n"
+	 "bmFhbTtnZWJvb3J0ZWRhdHVtCg==\r\n--B--\r\n",
+	 "naam;geboortedatum", "bmFhbT"},
 	{"attachment file name decoded",
 	 "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
 	 "--B\r\nContent-Type: text/plain\r\n\r\nzie bijlage\r\n"
