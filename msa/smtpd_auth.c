@@ -193,6 +193,8 @@ struct smtp_authcache {
 struct smtp_authcache *
 smtp_authcache_new(void)
 {
+	if (sodium_init() < 0)
+		return NULL;
 	struct smtp_authcache *c = sodium_malloc(sizeof(*c));
 	if (c == NULL)
 		return NULL;
