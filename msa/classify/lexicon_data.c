@@ -950,6 +950,17 @@ const struct cls_lexfile cls_lexdata[] = {
 	"declaratie|1\n"
 	"nota|1\n"
 	"fit for discharge|4\n"
+	"huisartsbericht|3\n"
+	"labaanvraag|3\n"
+	"aanvraagformulier|2\n"
+	"medicatieverificatie|3\n"
+	"medicatiebewaking|2\n"
+	"overdrachtsformulier|3\n"
+	"zorgoverdracht|3\n"
+	"wondverslag|4\n"
+	"rapportage|1\n"
+	"dagrapportage|3\n"
+	"zorgdossier|3\n"
 	},
 	{"drugs.txt",
 	"# Medicines: generic names (facts from public formularies), Dutch and\n"
@@ -2459,6 +2470,13 @@ const struct cls_lexfile cls_lexdata[] = {
 	"onze medewerker|2\n"
 	"onze medewerkster|2\n"
 	"our employee|2\n"
+	"cliente|2\n"
+	"bewoner|2\n"
+	"bewoonster|2\n"
+	"deze bewoner|3\n"
+	"resident|1\n"
+	"the resident|2\n"
+	"zorgvrager|2\n"
 	},
 	{"pregnancy.txt",
 	"# Pregnancy, birth, fertility.\n"
