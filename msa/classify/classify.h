@@ -70,8 +70,9 @@ void cls_explain_free(struct cls_explain *ex);
  * Helpers, public for tests and other modules.
  * cls_bsn_valid: s holds exactly 9 ASCII digits; 1 when they pass the
  * 11-test (9*d1+8*d2+...+2*d8-1*d9 = 0 mod 11) and are not all zeros.
- * cls_mask: copy in[0..len) to out keeping only the last four letters or
- * digits, every other letter or digit becomes '*'; always NUL-terminated.
+ * cls_mask: copy the letters and digits of in[0..len) to out with all but
+ * the last few replaced by '*' (4 of 8 or more, 2 of 6 or 7, none of
+ * shorter ones); separators are dropped; always NUL-terminated.
  */
 int cls_bsn_valid(const char *s);
 void cls_mask(const char *in, size_t len, char *out, size_t outlen);

@@ -30,7 +30,7 @@ cls_bsn_valid(const char *s)
 void
 cls_mask(const char *in, size_t len, char *out, size_t outlen)
 {
-	size_t alnum = 0, k = 0, seen = 0;
+	size_t alnum = 0, k = 0, seen = 0, keep;
 
 	if (outlen == 0)
 		return;
@@ -40,6 +40,8 @@ cls_mask(const char *in, size_t len, char *out, size_t outlen)
 		alnum += (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 		    (c >= 'A' && c <= 'Z');
 	}
+	/* Show the last 4 of long identifiers, 2 of medium ones, none of short ones. */
+	keep = alnum >= 8 ? 4 : alnum >= 6 ? 2 : 0;
 	for (size_t i = 0; i < len && k + 1 < outlen; i++) {
 		char c = in[i];
 		int an = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
@@ -48,7 +50,7 @@ cls_mask(const char *in, size_t len, char *out, size_t outlen)
 		if (!an)
 			continue;	/* separators are dropped: *****1234 */
 		seen++;
-		out[k++] = alnum - seen < 4 && alnum > 4 ? c : '*';
+		out[k++] = alnum - seen < keep ? c : '*';
 	}
 	out[k] = '\0';
 }
