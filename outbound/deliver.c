@@ -565,8 +565,6 @@ setup(struct dctx *d, const struct config *c)
 		log_err("deliver-setup", "error=%s", log_quote(q, sizeof(q), err));
 		return -1;
 	}
-	if (d->pc.certified_set == 0)
-		log_warn("provider-unchecked", "reason=nta.certified_providers-not-set");
 	return 0;
 }
 
