@@ -282,7 +282,7 @@ scan_filenames(struct scan *sc, const struct cls_doc *d)
 			const char *s = nm.s + x->off;
 
 			if (!named && cls_surname_at(sc, t) && cls_proper_word(sc, t)) {
-				cls_add_name(sc, t, "file-name", W_CAPNAME);
+				cls_add_name(sc, t, "file-name", W_FILENAME);
 				named = 1;
 			} else if (!dated && x->len == 8 && cls_tok_digits(sc, t)) {
 				int y1 = (s[4] - '0') * 1000 + (s[5] - '0') * 100 + (s[6] - '0') * 10 + (s[7] - '0');

@@ -127,7 +127,8 @@ extern const size_t cls_lexdata_n;
 #define CAP_CARE	4
 #define CAP_POSS	6
 #define W_FIRSTNAME	1
-#define W_CAPNAME	2
+#define W_CAPNAME	1	/* two capitalised words: as often a heading as a person */
+#define W_FILENAME	2	/* a name in an unread attachment's file name */
 #define W_FILEDATE	2	/* "30061987" in an attachment's name */
 #define CAP_PRON	4
 #define PRON_NEAR	10	/* tokens between a pronoun and a medical word */
