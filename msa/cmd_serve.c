@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 enum { W_SMTPD, W_DELIVER, W_N };
+#define QUICK_DEATHS_MAX 5
 static const char *const wname[W_N] = {"smtpd", "deliver"};
 
 struct master {
@@ -41,7 +42,9 @@ struct master {
 	pid_t pid[W_N];
 	time_t started[W_N];
 	time_t restart_at[W_N];
+	int quick_deaths[W_N];		/* in a row, each within 5 s of its start */
 	int stopping;
+	int failed;
 };
 
 static int
@@ -69,15 +72,14 @@ static int
 worker_body(struct master *m, int w)
 {
 	close(m->sfd);
-	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0)
-		return 1;
 	if (w == W_SMTPD) {
+		/* Signals stay blocked: smtpd reads them from its own signalfd. */
 		close(m->wake[1]);
 		/* smtpd drops after loading its TLS key (which may be root-only). */
 		return smtpd_main(m->cfg, m->fd_sub, m->fd_subs, m->wake[0],
 		    drop_privileges, m);
 	}
-	if (drop_privileges(m) != 0)
+	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0 || drop_privileges(m) != 0)
 		return 1;
 	/* deliver needs no listener: it must not be able to accept clients. */
 	if (m->fd_sub >= 0)
@@ -110,6 +112,8 @@ spawn(struct master *m, int w)
 	return 0;
 }
 
+static void signal_workers(struct master *m, int sig);
+
 static void
 reap(struct master *m)
 {
@@ -126,9 +130,19 @@ reap(struct master *m)
 			    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 			if (m->stopping)
 				continue;
-			/* A worker that dies at once is restarted after a pause. */
+			/* A worker that dies at once is restarted after a pause... */
 			time_t now = time(NULL);
-			m->restart_at[w] = now - m->started[w] < 5 ? now + 2 : now;
+			int quick = now - m->started[w] < 5;
+			m->quick_deaths[w] = quick ? m->quick_deaths[w] + 1 : 0;
+			m->restart_at[w] = quick ? now + 2 : now;
+			/* ...and one that never gets going (bad certificate, no keys) ends serve. */
+			if (m->quick_deaths[w] >= QUICK_DEATHS_MAX) {
+				log_err("worker-failing", "worker=%s restarts=%d action=stop",
+				    wname[w], m->quick_deaths[w]);
+				m->stopping = 1;
+				m->failed = 1;
+				signal_workers(m, SIGTERM);
+			}
 		}
 	}
 }
@@ -264,7 +278,7 @@ cmd_serve(const struct config *c, int argc, char **argv)
 		signal_workers(&m, SIGTERM);
 		rc = 1;
 	}
-	if (master_loop(&m) != 0)
+	if (master_loop(&m) != 0 || m.failed)
 		rc = 1;
 	master_close(&m);
 	log_info("master-exit", "rc=%d", rc);
