@@ -21,14 +21,21 @@ fi
 rx_sweep
 [ -d "$E2E_DIR/dns" ] && python3 "$E2E_SRC/dnsnet/dnsnet.py" down --work "$E2E_DIR/dns"
 
-# Whatever still runs from a config or data path under $E2E_DIR.
-left=$(for d in "$E2E_DIR"/rx/*/; do [ -d "$d" ] && rx_pids "$(basename "$d")"; done
-	pgrep -f "$E2E_DIR/" | grep -vx "$$")
+# Whatever still runs from a config or data path under $E2E_DIR (NSD's and
+# ntamsa's children exit shortly after their parent: give them 3 s).
+leftovers() {
+	for d in "$E2E_DIR"/rx/*/; do [ -d "$d" ] && rx_pids "$(basename "$d")"; done
+	pgrep -f "$E2E_DIR/" | grep -vx "$$"
+}
+i=0
+while [ $i -lt 30 ] && [ -n "$(leftovers)" ]; do sleep 0.1; i=$((i + 1)); done
+left=$(leftovers)
 if [ -n "$left" ]; then
-	echo "e2e-down: killing leftovers: $left" >&2
+	echo "e2e-down: killing leftovers:" $left >&2
+	ps -o pid=,args= -p "$(echo $left | tr ' ' ',')" >&2 2>/dev/null
 	kill -9 $left 2>/dev/null
 	sleep 0.2
-	left=$(pgrep -f "$E2E_DIR/" | grep -vx "$$")
-	[ -z "$left" ] || { echo "e2e-down: still running: $left" >&2; exit 1; }
+	left=$(leftovers)
+	[ -z "$left" ] || { echo "e2e-down: still running:" $left >&2; exit 1; }
 fi
 exit 0

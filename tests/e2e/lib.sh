@@ -73,15 +73,14 @@ ehlo_of() {
 
 ntamsa() { "$NTAMSA_BIN" -c "$NTAMSA_CONF" "$@"; }
 
-# True when the pieces the scenario assertions need exist: a serve command,
-# the queue listing and the attempt log.  A placeholder answers "not
-# implemented yet"; then the scenarios are reported pending (SKIP).
+# True when the commands the scenario assertions read exist (a placeholder
+# answers "not implemented yet"); else E2E_PENDING says what is missing.
 ntamsa_ready() {
 	[ -x "$NTAMSA_BIN" ] || { E2E_PENDING="no ntamsa binary (make asan)"; return 1; }
-	for _c in "queue list" "log export --json" "serve --help"; do
+	for _c in "queue list" "log export" "serve"; do
 		# shellcheck disable=SC2086
-		if ntamsa $_c 2>&1 </dev/null | grep -q "not implemented yet"; then
-			E2E_PENDING="pending outbound (ntamsa ${_c% *} not implemented yet)"
+		if grep -q "cmd_${_c% *}.c - placeholder" "$E2E_TOP/msa/cmd_${_c% *}.c" 2>/dev/null; then
+			E2E_PENDING="pending outbound (ntamsa ${_c} not implemented yet)"
 			return 1
 		fi
 	done
@@ -108,12 +107,13 @@ ntamsa_start() {
 }
 
 # Writes a test message to file $1: recipient $2, Message-ID $3, kind $4
-# (health|clean).  Health messages carry a Bijlage A header
-# (Sensitivity: Private, RFC 2156) that NTA delivery must remove.
+# (health|clean).  Health messages carry Bijlage A headers (R-HDR-2), a
+# forged X-NTA7516 and the sender's X-NTA7516-Classify choice (R-CLS-2),
+# none of which may leave on an NTA channel but ours.
 msg_make() {
 	if [ "$4" = health ]; then
 		_subj="Uitslag bloedonderzoek patient"
-		_extra="Sensitivity: Private"
+		_extra="Organization: Huisartsenpraktijk E2E\r\nList-ID: <uitslagen.e2e.test>\r\nContent-Language: nl\r\nX-NTA7516: forged-by-client\r\nX-NTA7516-Classify: secure"
 		_text="Geachte collega, bijgaand de uitslag van het bloedonderzoek van uw patient
 (BSN 123456782, geboren 01-02-1960): HbA1c 64 mmol/mol, diagnose diabetes
 mellitus type 2, medicatie metformine 500 mg. Met vriendelijke groet, huisarts."
@@ -123,7 +123,7 @@ mellitus type 2, medicatie metformine 500 mg. Met vriendelijke groet, huisarts."
 		_text="Hallo, de vergadering van dinsdag begint om tien uur in zaal 3. Groet."
 	fi
 	{
-		printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\n%s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n' \
+		printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\n%b\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n' \
 			"$E2E_USER" "$2" "$_subj" "$(date -R)" "$3" "$_extra"
 		printf '%s\n' "$_text" | sed 's/$/\r/'
 	} >"$1"
@@ -141,37 +141,45 @@ msa_submit() {
 		--from "$E2E_USER" --to "$2" --data "$(wire_copy "$1")" >"$1.swaks" 2>&1
 }
 
-# The attempt log as JSON lines for one domain.  The field names read by
-# the assertions below ("recipient", "channel", "state") are this test's
-# expectation of `ntamsa log export --json`; adjust here when it lands.
-attempts_for() { ntamsa log export --json --domain "$1" 2>/dev/null; }
-
-# Channels recorded for recipient $1 (one per line).
-attempt_channels() {
-	attempts_for "${1#*@}" | python3 -c '
+# "state channel attempts class" of recipient $1 from `ntamsa queue list --json`.
+rcpt_state() {
+	ntamsa queue list --json 2>/dev/null | python3 -c '
 import json, sys
-rcpt = sys.argv[1]
 for line in sys.stdin:
-    line = line.strip()
-    if not line or line[0] not in "[{":
+    try:
+        r = json.loads(line)
+    except ValueError:
         continue
-    recs = json.loads(line)
-    for r in (recs if isinstance(recs, list) else [recs]):
-        if r.get("recipient") == rcpt and r.get("channel"):
-            print(r["channel"])
+    if sys.argv[1] in (r.get("recipient"), r.get("rcpt")):
+        print(r.get("state") or "-", r.get("channel") or "-", r.get("attempts", 0), r.get("class") or "-")
+        break
 ' "$1"
 }
 
-# The recipient's queue state from `ntamsa queue list` (word after it).
-rcpt_state() { ntamsa queue list 2>/dev/null | awk -v r="$1" '{ for (i = 1; i < NF; i++) if ($i == r) { print $(i + 1); exit } }'; }
+# Waits (bounded, $2 seconds) until recipient $1 is final (delivered,
+# bounced, portal) or has been tried at least $3 times; prints rcpt_state.
+rcpt_wait() {
+	_i=0 _lim=$(($2 * 5))
+	while [ $_i -lt $_lim ]; do
+		_s=$(rcpt_state "$1")
+		case $_s in delivered\ *|bounced\ *|portal\ *) echo "$_s"; return 0 ;; esac
+		set -- "$1" "$2" "$3" $_s
+		[ "${6:-0}" -ge "$3" ] 2>/dev/null && { echo "$_s"; return 0; }
+		sleep 0.2; _i=$((_i + 1))
+	done
+	echo "$_s"
+	return 1
+}
 
 # Asserts the NTA properties of a delivered message file $1 against the
-# submitted file $2; prints why on failure.
+# submitted file $2 (R-HDR-1/2/3, R-FLOW-5); prints why on failure.
 nta_props() {
 	_why=""
-	[ "$(msg_header "$1" X-NTA7516)" = "$E2E_PROVIDER_ID" ] ||
-		_why="$_why X-NTA7516 '$(msg_header "$1" X-NTA7516)' not '$E2E_PROVIDER_ID';"
-	[ -z "$(msg_header "$1" Sensitivity)" ] || _why="$_why Bijlage A header Sensitivity left;"
+	_x=$(msg_header "$1" X-NTA7516)
+	[ "$_x" = "$E2E_PROVIDER_ID" ] || _why="$_why X-NTA7516 is '$_x', want only '$E2E_PROVIDER_ID';"
+	for _h in Organization List-ID Content-Language X-NTA7516-Classify; do
+		[ -z "$(msg_header "$1" "$_h")" ] || _why="$_why $_h left;"
+	done
 	_v=$(perl "$E2E_SRC/dkimverify.pl" --dns "$E2E_NS_ADDR" "$1" 2>&1) || _why="$_why DKIM $_v;"
 	[ "$(msg_body "$1" | md5sum)" = "$(msg_body "$2" | md5sum)" ] || _why="$_why body differs;"
 	[ -z "$_why" ] && return 0

@@ -109,6 +109,8 @@ connect_timeout = 5s
 provider_id = $E2E_PROVIDER_ID
 ou_markers = $E2E_OU_MARKER
 portal_after = $E2E_PORTAL_AFTER
+# Our sending domain publishes its NTA record nowhere: declare it compliant.
+compliant_domain = $E2E_DKIM_DOMAIN
 
 [portal]
 listen = $E2E_MSA_ADDR:8443

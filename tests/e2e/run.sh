@@ -1,0 +1,44 @@
+#!/bin/sh
+# The end-to-end suite: brings the test network up (up.sh), runs every
+# tests/e2e/t_*.sh and t_*.py check, tears the network down (down.sh, also
+# when a check fails or the run is interrupted) and checks that no process
+# of it is left.  Prints PASS/FAIL/SKIP lines; exits non-zero on failure.
+set -u
+. "$(dirname "$0")/env.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: e2e needs root (ports 25 and 53 on loopback, Postfix users)"
+	exit 0
+fi
+
+down() { "$E2E_SRC/down.sh"; }
+trap 'down >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
+
+if "$E2E_SRC/up.sh"; then
+	echo "PASS: e2e-up"
+else
+	echo "FAIL: e2e-up network did not come up (see output above)"
+	exit 1
+fi
+. "$E2E_DIR/env"
+
+rc=0
+for t in "$E2E_SRC"/t_*.sh "$E2E_SRC"/t_*.py; do
+	[ -x "$t" ] || continue
+	echo "# $(basename "$t")"
+	"$t" || rc=1
+done
+
+if down; then
+	left=$(pgrep -f "$E2E_DIR/")
+	if [ -z "$left" ]; then
+		echo "PASS: e2e-teardown"
+	else
+		echo "FAIL: e2e-teardown processes left: $left"; rc=1
+	fi
+else
+	echo "FAIL: e2e-teardown down.sh could not stop everything"; rc=1
+fi
+trap - EXIT
+exit $rc
