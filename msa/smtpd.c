@@ -25,10 +25,11 @@
 #include <unistd.h>
 
 /*
- * One thread per session.  Its stack is small because sessions do little
- * on it (buffers are on the heap); only touched pages count as resident.
+ * One thread per session.  Buffers are on the heap; the stack is sized for
+ * the classifier's parser (libetpan recurses), and only the pages a session
+ * touches count as resident, so idle sessions stay small.
  */
-#define SESSION_STACK (256 * 1024)
+#define SESSION_STACK (1024 * 1024)
 #define SHUTDOWN_WAIT_SECS 30
 
 struct ip_count {
