@@ -340,12 +340,17 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
 	if (srv->locks == NULL || srv->authcache == NULL || srv->rate == NULL ||
 	    acct_hash_password("no such user", 12, srv->dummy_hash) != 0)
 		return -1;
-	if (wake_fd >= 0) {
-		int fl = fcntl(wake_fd, F_GETFL);
-		if (fl < 0 || fcntl(wake_fd, F_SETFL, fl | O_NONBLOCK) != 0)
-			return -1;
-	}
 	return 0;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl;
+	if (fd < 0)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ? -1 : 0;
 }
 
 static void
@@ -383,7 +388,12 @@ smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return 1;
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0 || server_init(c, &srv, wake_fd, drop, drop_arg) != 0) {
+	/*
+	 * Non-blocking listeners: a client gone between poll and accept must not
+	 * stall the loop.  Accepted sockets do not inherit the flag (Linux).
+	 */
+	if (sfd < 0 || set_nonblock(wake_fd) != 0 || set_nonblock(fd_sub) != 0 ||
+	    set_nonblock(fd_subs) != 0 || server_init(c, &srv, wake_fd, drop, drop_arg) != 0) {
 		if (sfd >= 0)
 			close(sfd);
 		server_free(&srv);
