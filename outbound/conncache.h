@@ -6,7 +6,8 @@
  * and port, so a connection verified for regular mail never carries NTA
  * mail and a DANE-verified one never serves a Bijlage B hop.  Idle
  * connections are closed after a short time (the peer's TLSA or
- * certificate may change; RFC 5321 §4.5.3.2 idle time-outs).
+ * certificate may change; RFC 5321 §4.5.3.2 idle time-outs).  Safe to
+ * share between threads; a connection taken out is its taker's alone.
  */
 #ifndef NTAMSA_OUTBOUND_CONNCACHE_H
 #define NTAMSA_OUTBOUND_CONNCACHE_H
@@ -37,6 +38,6 @@ void out_cc_put(struct out_conncache *cc, const char *key, struct smtpc *c, time
 /* Close connections idle longer than the limit. */
 void out_cc_expire(struct out_conncache *cc, time_t now);
 
-size_t out_cc_count(const struct out_conncache *cc);
+size_t out_cc_count(struct out_conncache *cc);
 
 #endif

@@ -7,14 +7,15 @@
  * DNS facts -> plan -> hosts in order, each connected (or taken from the
  * connection cache) with the plan's verification, judged, and the message
  * sent; every attempt recorded.  One group is one SMTP transaction, so a
- * SIGTERM lets the current one finish.  Single-threaded: at most one
- * connection per destination at a time (outbound.max_per_domain >= 1).
+ * SIGTERM lets the running ones finish.  Groups run on WORKERS threads, at
+ * most outbound.max_per_domain at a time per destination domain.
  */
 #include "outbound/deliver.h"
 #include "outbound/deliver_int.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #define ROUND_MAX 64		/* recipients per scan */
 #define IDLE_WAIT_MAX 10	/* seconds between scans when nothing is due */
 #define CC_IDLE 30		/* seconds a verified connection is kept */
+#define WORKERS 4		/* delivery threads (destinations in parallel) */
 
 static volatile sig_atomic_t stop;
 
@@ -82,37 +84,65 @@ struct att {
 	const struct smtpc_facts *f;
 };
 
+/* The attempt row of recipient i; nrec is storage for the NTA record text. */
 static void
-record(struct dctx *d, struct group *g, size_t i, const struct att *a, time_t now)
+fill_attempt(const struct group *g, size_t i, const struct att *a, time_t now,
+    struct store_attempt *sa, char *nrec, size_t nreclen)
 {
 	const struct out_dns_facts *df = g->df;
 	const struct store_rcpt *r = g->r[i];
-	char nrec[OUT_PROVIDER_MAX + 16] = "";
-	struct store_attempt sa = {.rcpt_id = r->id, .msg_id = r->msg_id, .domain = r->domain,
+
+	*sa = (struct store_attempt){.rcpt_id = r->id, .msg_id = r->msg_id, .domain = r->domain,
 	    .time = now, .channel = a->channel, .host = a->host, .addr = a->addr,
 	    .reply = a->reply, .result = a->result};
-
+	nrec[0] = '\0';
 	if (df != NULL && !g->m.health) {
 		/* Regular mail: facts do not look the NTA record up. */
-		sa.nta_dnssec = "-";
-		sa.nta_verdict = "not-checked";
+		sa->nta_dnssec = "-";
+		sa->nta_verdict = "not-checked";
 	} else if (df != NULL) {
 		if (df->nta == OUT_NTA_VALID)
-			snprintf(nrec, sizeof(nrec), "provider=%s", df->provider);
+			snprintf(nrec, nreclen, "provider=%s", df->provider);
 		else if (df->nta == OUT_NTA_INVALID)
-			snprintf(nrec, sizeof(nrec), "%s", df->nta_why);
-		sa.nta_record = nrec;
-		sa.nta_dnssec = dns_name(df->txt_state);
-		sa.nta_verdict = nta_verdict(df);
+			snprintf(nrec, nreclen, "%s", df->nta_why);
+		sa->nta_record = nrec;
+		sa->nta_dnssec = dns_name(df->txt_state);
+		sa->nta_verdict = nta_verdict(df);
 	}
 	if (a->f != NULL) {
-		sa.tls_version = a->f->tls ? a->f->tls_version : "none";
-		sa.cipher = a->f->cipher;
-		sa.peer_cert_sha256 = a->f->peer_sha256;
-		sa.auth_result = a->f->result;
+		sa->tls_version = a->f->tls ? a->f->tls_version : "none";
+		sa->cipher = a->f->cipher;
+		sa->peer_cert_sha256 = a->f->peer_sha256;
+		sa->auth_result = a->f->result;
 	}
+}
+
+static void
+record(struct dctx *d, struct group *g, size_t i, const struct att *a, time_t now)
+{
+	struct store_attempt sa;
+	char nrec[OUT_PROVIDER_MAX + 16];
+
+	fill_attempt(g, i, a, now, &sa, nrec, sizeof(nrec));
 	if (store_attempt_add(d->s, &sa) != STORE_OK)
-		log_err("attempt-record-failed", "msg=%s", r->msg_id);
+		log_err("attempt-record-failed", "msg=%s", g->r[i]->msg_id);
+}
+
+/* Attempt and final state in one transaction (one fsync per recipient). */
+static void
+finish(struct dctx *d, struct group *g, size_t i, const struct att *a, const char *state,
+    const char *channel, const char *reason, const char *reply, time_t now)
+{
+	struct store_attempt sa;
+	struct store_rcpt_update u = {.state = state, .channel = channel, .reason = reason,
+	    .last_reply = reply, .tried = 1, .now = now};
+	char nrec[OUT_PROVIDER_MAX + 16];
+
+	fill_attempt(g, i, a, now, &sa, nrec, sizeof(nrec));
+	if (store_rcpt_record(d->s, g->r[i]->id, &u, &sa) != STORE_OK)
+		log_err("rcpt-update-failed", "msg=%s rcpt_id=%lld", g->r[i]->msg_id,
+		    (long long)g->r[i]->id);
+	g->done[i] = 1;
 }
 
 static void
@@ -158,8 +188,7 @@ to_portal(struct dctx *d, struct group *g, size_t i, const char *reason, time_t 
 {
 	struct att a = {.channel = "portal", .result = "portal", .reply = reason};
 
-	record(d, g, i, &a, now);
-	set_state(d, g, i, "portal", 0, "portal", reason, NULL, now);
+	finish(d, g, i, &a, "portal", "portal", reason, NULL, now);
 	log_info("portal", "msg=%s reason=%s", g->r[i]->msg_id, reason);
 }
 
@@ -315,15 +344,16 @@ send_on(struct dctx *d, struct group *g, const struct out_hop *hop, const char *
 		    .result = res == SMTPC_OK ? "delivered" : res == SMTPC_PERM ? "bounced" : "deferred",
 		    .f = smtpc_get_facts(c)};
 
-		record(d, g, i, &a, now);
 		snprintf(g->sr[i].reply, sizeof(g->sr[i].reply), "%s", a.reply);
 		if (res == SMTPC_OK) {
-			set_state(d, g, i, "delivered", 0, ch, "ok", a.reply, now);
+			finish(d, g, i, &a, "delivered", ch, "ok", a.reply, now);
 			log_info("delivered", "msg=%s channel=%s host=%s auth=%s", g->r[i]->msg_id,
 			    ch, hop->host->name, smtpc_get_facts(c)->result);
 		} else if (res == SMTPC_PERM) {
+			record(d, g, i, &a, now);
 			bounce(d, g, i, "5.0.0", hop->host->name, a.reply, "permanent", 0, now);
 		} else {
+			record(d, g, i, &a, now);
 			note_failure(g, hop, res == SMTPC_CHANNEL ? OUT_R_NO_8BITMIME : OUT_R_RETRY,
 			    a.reply);
 		}
@@ -461,18 +491,26 @@ deliver_group(struct dctx *d, struct group *g, time_t now)
 	g->df = NULL;
 }
 
-/* Crypto-shred once no recipient needs the message any more (step 7). */
+/* Crypto-shred the round's messages no recipient needs any more (step 7). */
 static void
-maybe_shred(struct dctx *d, const char *msg_id)
+shred_round(struct dctx *d, const struct group *g, size_t n)
 {
-	int64_t n = 1;
+	const char *ids[ROUND_MAX];
+	size_t k = 0, done = 0;
 
 	if (d->c->out_retention > 0)
-		return;
-	if (store_msg_pending(d->s, msg_id, &n) == STORE_OK && n == 0) {
-		if (store_msg_shred(d->s, msg_id) == STORE_OK)
-			log_info("shredded", "msg=%s", msg_id);
+		return;		/* kept; TODO: shred after the retention time */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < k && strcmp(ids[j], g[i].r[0]->msg_id) != 0)
+			j++;
+		if (j == k)
+			ids[k++] = g[i].r[0]->msg_id;
 	}
+	if (store_queue_shred_done(d->s, ids, k, &done) != STORE_OK)
+		log_err("shred-failed", "messages=%zu", k);
+	else if (done > 0)
+		log_info("shredded", "messages=%zu", done);
 }
 
 /* ---- the loop ---- */
@@ -492,35 +530,164 @@ due_cb(const struct store_rcpt *r, void *arg)
 	return du->n >= ROUND_MAX;
 }
 
-/* One scan: returns the number of groups handled, -1 on a store failure. */
+/*
+ * The worker pool: WORKERS threads, each with a dctx copy holding its own
+ * resolver (a dns_resolver is not thread-safe), take groups of the current
+ * round; a group starts only when its domain is below
+ * outbound.max_per_domain connections (out_slots).
+ */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct group *g;		/* this round's groups */
+	int *st;			/* 0 waiting, 1 running, 2 done */
+	size_t n, left;
+	int quit;
+	struct out_slots slots;
+	size_t nth;
+	pthread_t th[WORKERS];
+	struct dctx wd[WORKERS];
+};
+
+/* Lock held: a waiting group whose domain has a free slot, or -1. */
 static int
-round_once(struct dctx *d, struct due *du)
+pick(struct pool *p)
 {
-	static int taken[ROUND_MAX];
-	int groups = 0;
-	time_t now = time(NULL);
-
-	du->n = 0;
-	if (store_queue_due(d->s, now, ROUND_MAX, due_cb, du) != STORE_OK)
+	if (stop) {
+		/* SIGTERM: groups not started stay queued for the next run. */
+		for (size_t i = 0; i < p->n; i++)
+			if (p->st[i] == 0) {
+				p->st[i] = 2;
+				p->left--;
+			}
+		pthread_cond_broadcast(&p->done_cv);
 		return -1;
-	memset(taken, 0, sizeof(taken));
-	for (size_t i = 0; i < du->n && !stop; i++) {
-		struct group g = {0};
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->st[i] == 0 && out_slots_take(&p->slots, p->g[i].r[0]->domain) == 0)
+			return (int)i;
+	return -1;
+}
 
+static void *
+worker(void *arg)
+{
+	struct dctx *d = arg;
+	struct pool *p = d->pool;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		int i = -1;
+
+		while (!p->quit && (i = pick(p)) < 0)
+			pthread_cond_wait(&p->work_cv, &p->mu);
+		if (p->quit || i < 0)
+			break;
+		p->st[i] = 1;
+		pthread_mutex_unlock(&p->mu);
+		deliver_group(d, &p->g[i], time(NULL));
+		pthread_mutex_lock(&p->mu);
+		out_slots_release(&p->slots, p->g[i].r[0]->domain);
+		p->st[i] = 2;
+		p->left--;
+		pthread_cond_broadcast(&p->work_cv);
+		pthread_cond_broadcast(&p->done_cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Group the due recipients by message and domain into g[]; returns count. */
+static size_t
+make_groups(struct due *du, struct group *g)
+{
+	int taken[ROUND_MAX] = {0};
+	size_t n = 0;
+
+	for (size_t i = 0; i < du->n; i++) {
 		if (taken[i])
 			continue;
+		memset(&g[n], 0, sizeof(g[n]));
 		for (size_t j = i; j < du->n; j++) {
 			if (!taken[j] && strcmp(du->r[j].msg_id, du->r[i].msg_id) == 0 &&
 			    strcasecmp(du->r[j].domain, du->r[i].domain) == 0) {
 				taken[j] = 1;
-				g.r[g.n++] = &du->r[j];
+				g[n].r[g[n].n++] = &du->r[j];
 			}
 		}
-		deliver_group(d, &g, time(NULL));
-		maybe_shred(d, du->r[i].msg_id);
-		groups++;
+		n++;
 	}
-	return groups;
+	return n;
+}
+
+/* One scan: returns the number of groups handled, -1 on a store failure. */
+static int
+round_once(struct dctx *d, struct pool *p, struct due *du)
+{
+	int st[ROUND_MAX] = {0};
+	size_t n;
+
+	du->n = 0;
+	if (store_queue_due(d->s, time(NULL), ROUND_MAX, due_cb, du) != STORE_OK)
+		return -1;
+	if (du->n == 0)
+		return 0;
+	n = make_groups(du, p->g);
+	pthread_mutex_lock(&p->mu);
+	p->st = st;
+	p->n = p->left = n;
+	pthread_cond_broadcast(&p->work_cv);
+	while (p->left > 0)
+		pthread_cond_wait(&p->done_cv, &p->mu);
+	p->n = 0;
+	p->st = NULL;
+	pthread_mutex_unlock(&p->mu);
+	shred_round(d, p->g, n);
+	return (int)n;
+}
+
+static int
+pool_start(struct dctx *d, struct pool *p)
+{
+	char err[512];
+
+	if ((p->g = calloc(ROUND_MAX, sizeof(*p->g))) == NULL)
+		return -1;
+	out_slots_init(&p->slots, (int)d->c->out_max_per_domain);
+	if (pthread_mutex_init(&p->mu, NULL) != 0 || pthread_cond_init(&p->work_cv, NULL) != 0 ||
+	    pthread_cond_init(&p->done_cv, NULL) != 0)
+		return -1;
+	for (size_t i = 0; i < WORKERS; i++) {
+		p->wd[i] = *d;
+		p->wd[i].pool = p;
+		if (dns_resolver_new(d->c, &p->wd[i].res, err, sizeof(err)) != 0) {
+			char q[600];
+			log_err("deliver-setup", "error=%s", log_quote(q, sizeof(q), err));
+			return -1;
+		}
+		if (pthread_create(&p->th[i], NULL, worker, &p->wd[i]) != 0) {
+			dns_resolver_free(p->wd[i].res);
+			return -1;
+		}
+		p->nth++;
+	}
+	return 0;
+}
+
+static void
+pool_stop(struct pool *p)
+{
+	if (p->nth > 0) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->work_cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	for (size_t i = 0; i < p->nth; i++) {
+		pthread_join(p->th[i], NULL);
+		dns_resolver_free(p->wd[i].res);
+	}
+	free(p->g);
 }
 
 static void
@@ -557,7 +724,6 @@ setup(struct dctx *d, const struct config *c)
 	if (rc != 0 || keys_load_pub(c->data_dir, &d->pub, err, sizeof(err)) != 0 ||
 	    store_open(c->data_dir, &d->s, err, sizeof(err)) != 0 ||
 	    out_dkim_load(c, &d->dkim, err, sizeof(err)) != 0 ||
-	    dns_resolver_new(c, &d->res, err, sizeof(err)) != 0 ||
 	    smtpc_tls_new(&tc, &d->tls, err, sizeof(err)) != 0 ||
 	    out_policy_cfg_init(&d->pc, c, err, sizeof(err)) != 0 ||
 	    (d->cc = out_cc_new(CC_IDLE)) == NULL) {
@@ -574,7 +740,6 @@ teardown(struct dctx *d)
 	out_cc_free(d->cc);
 	out_policy_cfg_free(&d->pc);
 	smtpc_tls_free(d->tls);
-	dns_resolver_free(d->res);
 	out_dkim_free(d->dkim);
 	store_close(d->s);
 	keys_pub_free(d->pub);
@@ -587,6 +752,7 @@ out_deliver_main(const struct config *c, int wake_fd)
 	struct dctx d;
 	struct due *du = calloc(1, sizeof(*du));
 	struct sigaction sa;
+	static struct pool pool;
 
 	memset(&d, 0, sizeof(d));
 	memset(&sa, 0, sizeof(sa));
@@ -601,9 +767,16 @@ out_deliver_main(const struct config *c, int wake_fd)
 		free(du);
 		return 1;
 	}
-	log_info("deliver-start", "helo=%s port=%lld", d.helo, (long long)c->out_port);
+	if (pool_start(&d, &pool) != 0) {
+		pool_stop(&pool);
+		teardown(&d);
+		free(du);
+		return 1;
+	}
+	log_info("deliver-start", "helo=%s port=%lld workers=%d", d.helo,
+	    (long long)c->out_port, WORKERS);
 	while (!stop) {
-		int n = round_once(&d, du);
+		int n = round_once(&d, &pool, du);
 
 		if (n < 0)
 			log_err("deliver-scan", "store=error");
@@ -611,6 +784,7 @@ out_deliver_main(const struct config *c, int wake_fd)
 			wait_work(&d, wake_fd);
 	}
 	log_info("deliver-stop", "reason=sigterm");
+	pool_stop(&pool);
 	teardown(&d);
 	free(du);
 	return 0;

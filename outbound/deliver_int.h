@@ -19,6 +19,7 @@
 
 struct out_dkim;
 struct dns_resolver;
+struct pool;
 
 struct dctx {
 	const struct config *c;
@@ -26,11 +27,12 @@ struct dctx {
 	struct keys_ring *ring;
 	struct keys_pub *pub;
 	struct out_dkim *dkim;
-	struct dns_resolver *res;
+	struct dns_resolver *res;	/* per worker thread: not thread-safe */
 	struct smtpc_tls *tls;
 	struct out_policy_cfg pc;
 	struct out_conncache *cc;
 	const char *helo;
+	struct pool *pool;		/* the worker pool (deliver.c) */
 };
 
 /* The message as it leaves: DKIM-Signature + rewritten header + body. */

@@ -203,37 +203,7 @@ write_one(struct store *s, sqlite3_stmt *st, int64_t *changes)
 int
 store_rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	store_lock(s);
-	if ((rc = store_begin(s)) != STORE_OK)
-		goto out;
-	rc = store_prepare(s, "UPDATE recipients SET state = ?2,"
-	    " next_attempt = NULLIF(?3, 0), channel = COALESCE(?4, channel),"
-	    " reason = COALESCE(?5, reason), last_reply = COALESCE(?6, last_reply),"
-	    " attempts = attempts + ?7,"
-	    " first_attempt = CASE WHEN ?7 = 1 THEN COALESCE(first_attempt, ?8) ELSE first_attempt END,"
-	    " updated = ?8 WHERE id = ?1", &st);
-	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, rcpt_id);
-		sqlite3_bind_text(st, 2, u->state, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)u->next_attempt);
-		bind_opt_text(st, 4, u->channel);
-		bind_opt_text(st, 5, u->reason);
-		bind_opt_text(st, 6, u->last_reply);
-		sqlite3_bind_int(st, 7, u->tried ? 1 : 0);
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)u->now);
-		rc = write_one(s, st, NULL);
-	}
-	sqlite3_finalize(st);
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
-out:
-	store_unlock(s);
-	return rc;
+	return store_rcpt_record(s, rcpt_id, u, NULL);
 }
 
 static const char *
@@ -309,22 +279,19 @@ store_msg_pending(struct store *s, const char *msg_id, int64_t *n)
 	return rc;
 }
 
-int
-store_attempt_add(struct store *s, const struct store_attempt *a)
+/* Insert one attempt; lock held, inside a transaction. */
+static int
+attempt_insert(struct store *s, const struct store_attempt *a)
 {
 	sqlite3_stmt *st = NULL;
 	const char *v[] = {a->channel, a->host, a->addr, a->tls_version, a->cipher,
 	    a->peer_cert_sha256, a->auth_result, a->nta_record, a->nta_dnssec,
 	    a->nta_verdict, a->reply, a->result};
-	int rc;
-
-	store_lock(s);
-	if ((rc = store_begin(s)) != STORE_OK)
-		goto out;
-	rc = store_prepare(s, "INSERT INTO attempts (rcpt_id, msg_id, domain, time, channel,"
+	int rc = store_prepare(s, "INSERT INTO attempts (rcpt_id, msg_id, domain, time, channel,"
 	    " host, addr, tls_version, cipher, peer_cert_sha256, auth_result, nta_record,"
 	    " nta_dnssec, nta_verdict, reply, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &st);
+
 	if (rc == STORE_OK) {
 		if (a->rcpt_id > 0)
 			sqlite3_bind_int64(st, 1, a->rcpt_id);
@@ -338,13 +305,61 @@ store_attempt_add(struct store *s, const struct store_attempt *a)
 		rc = write_one(s, st, NULL);
 	}
 	sqlite3_finalize(st);
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
-out:
+	return rc;
+}
+
+/* Update one recipient; lock held, inside a transaction. */
+static int
+rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_prepare(s, "UPDATE recipients SET state = ?2,"
+	    " next_attempt = NULLIF(?3, 0), channel = COALESCE(?4, channel),"
+	    " reason = COALESCE(?5, reason), last_reply = COALESCE(?6, last_reply),"
+	    " attempts = attempts + ?7,"
+	    " first_attempt = CASE WHEN ?7 = 1 THEN COALESCE(first_attempt, ?8) ELSE first_attempt END,"
+	    " updated = ?8 WHERE id = ?1", &st);
+
+	if (rc == STORE_OK) {
+		sqlite3_bind_int64(st, 1, rcpt_id);
+		sqlite3_bind_text(st, 2, u->state, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)u->next_attempt);
+		bind_opt_text(st, 4, u->channel);
+		bind_opt_text(st, 5, u->reason);
+		bind_opt_text(st, 6, u->last_reply);
+		sqlite3_bind_int(st, 7, u->tried ? 1 : 0);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)u->now);
+		rc = write_one(s, st, NULL);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u,
+    const struct store_attempt *a)
+{
+	int rc;
+
+	store_lock(s);
+	if ((rc = store_begin(s)) == STORE_OK) {
+		if (a != NULL)
+			rc = attempt_insert(s, a);
+		if (rc == STORE_OK && u != NULL)
+			rc = rcpt_update(s, rcpt_id, u);
+		if (rc == STORE_OK)
+			rc = store_commit_tx(s);
+		else
+			store_rollback(s);
+	}
 	store_unlock(s);
 	return rc;
+}
+
+int
+store_attempt_add(struct store *s, const struct store_attempt *a)
+{
+	return store_rcpt_record(s, 0, NULL, a);
 }
 
 static void
@@ -422,5 +437,39 @@ store_log_query(struct store *s, const char *domain, time_t since,
 			stop = cb(&rows[i], arg) != 0;
 	} while (rc == STORE_OK && n == PAGE && !stop);
 	free(rows);
+	return rc;
+}
+
+int
+store_queue_shred_done(struct store *s, const char *const *ids, size_t n, size_t *shredded)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*shredded = 0;
+	store_lock(s);
+	if ((rc = store_begin(s)) != STORE_OK)
+		goto out;
+	/* Key and state change together, as store_msg_shred() does. */
+	rc = store_prepare(s, "UPDATE messages SET sealed_dk = NULL, state = 'done'"
+	    " WHERE id = ?1 AND state != 'incomplete' AND sealed_dk IS NOT NULL"
+	    " AND NOT EXISTS (SELECT 1 FROM recipients WHERE msg_id = ?1"
+	    " AND state NOT IN ('delivered', 'bounced', 'deleted'))", &st);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_map(sqlite3_errcode(s->db));
+		*shredded += (size_t)sqlite3_changes(s->db);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == STORE_OK)
+		rc = store_commit_tx(s);
+	else
+		store_rollback(s);
+	/* secure_delete zeroed the pages; one checkpoint clears the WAL copies. */
+	if (rc == STORE_OK && *shredded > 0)
+		rc = store_checkpoint(s);
+out:
+	store_unlock(s);
 	return rc;
 }

@@ -112,6 +112,16 @@ int store_reseal_all(struct store *s, const struct keys_ring *ring,
     const struct keys_pub *pub, size_t *n);
 /* How many live sealed DKs each key id protects (for keys status). */
 int store_count_by_key(struct store *s, uint32_t key_id, int64_t *n);
+/*
+ * Before destroying the secret of key_id: in one write transaction, count
+ * the live DKs sealed to it (*left) and, when there are none, record the key
+ * as retired.  From then on the database refuses any DK sealed to it: a
+ * server still holding the old public key gets STORE_KEY at commit (and
+ * answers 4xx, so the client retries) rather than storing a message nobody
+ * can ever open.  Destroy the secret only when this returns STORE_OK with
+ * *left == 0.
+ */
+int store_key_retire(struct store *s, uint32_t key_id, int64_t *left);
 
 /* ---- accounts ---- */
 
@@ -218,6 +228,14 @@ int store_queue_op(struct store *s, const char *op, const char *msg_id,
  */
 int store_msg_pending(struct store *s, const char *msg_id, int64_t *n);
 
+/*
+ * Crypto-shred every message of ids[] that no recipient needs any more (see
+ * store_msg_pending), in one transaction with one WAL checkpoint (the
+ * deliver worker calls it once per round).  *shredded = how many.
+ */
+int store_queue_shred_done(struct store *s, const char *const *ids, size_t n,
+    size_t *shredded);
+
 /* One attempt record: the proof of delivery (R-LOG-1). */
 struct store_attempt {
 	int64_t rcpt_id;
@@ -232,6 +250,9 @@ struct store_attempt {
 	const char *result;		/* delivered / deferred / bounced / channel-failed / portal */
 };
 int store_attempt_add(struct store *s, const struct store_attempt *a);
+/* An attempt and the recipient's new state in one transaction (either may be NULL). */
+int store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u,
+    const struct store_attempt *a);
 
 /* A row of the log export, attempts joined with recipient and message. */
 struct store_log_row {
