@@ -159,7 +159,10 @@ reseal_and_retire(const char *dir, const char *pass)
 		int64_t left = -1;
 		if (info[i].current || !info[i].has_secret)
 			continue;
-		if (store_count_by_key(s, info[i].id, &left) != STORE_OK || left != 0) {
+		/* Counted and marked in one transaction: a server still sealing to
+		 * this key from now on gets a temporary error, never a message
+		 * whose key is gone. */
+		if (store_key_retire(s, info[i].id, &left) != STORE_OK || left != 0) {
 			fprintf(stderr, "ntamsa: keys: key %u still protects %lld messages "
 			    "(a running server may still seal to it); kept; restart the "
 			    "server and run 'ntamsa keys reseal'\n", info[i].id, (long long)left);

@@ -98,6 +98,22 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	 * crash (pid 1 in a container restarts as pid 1) is not the writer.
 	 */
 	"ALTER TABLE messages ADD COLUMN writer_start INTEGER;",
+
+	/*
+	 * 2 -> 3: store keys whose secret is (about to be) destroyed.  A server
+	 * started before a rotation still seals to the old public key; once
+	 * that key is retired its commits must fail (temporarily, the client
+	 * retries) instead of storing a DK nobody can ever open (R-STORE-3).
+	 * The check sits in the database so that it is atomic with the count
+	 * store_key_retire() makes before the secret goes.
+	 */
+	"CREATE TABLE retired_keys (key_id INTEGER PRIMARY KEY, time INTEGER NOT NULL);"
+	"CREATE TRIGGER messages_retired_key_ins BEFORE INSERT ON messages"
+	"  WHEN NEW.sealed_dk IS NOT NULL AND NEW.key_id IN (SELECT key_id FROM retired_keys)"
+	"  BEGIN SELECT RAISE(ABORT, 'data key sealed to a retired store key'); END;"
+	"CREATE TRIGGER messages_retired_key_upd BEFORE UPDATE OF key_id, sealed_dk ON messages"
+	"  WHEN NEW.sealed_dk IS NOT NULL AND NEW.key_id IN (SELECT key_id FROM retired_keys)"
+	"  BEGIN SELECT RAISE(ABORT, 'data key sealed to a retired store key'); END;",
 };
 
 const char *
@@ -134,6 +150,8 @@ store_map(int rc)
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 			return STORE_EXISTS;
+		if (rc == SQLITE_CONSTRAINT_TRIGGER)
+			return STORE_KEY;	/* the only triggers: retired store keys */
 		return STORE_ERR;
 	default:
 		return STORE_ERR;

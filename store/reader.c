@@ -483,3 +483,50 @@ store_count_by_key(struct store *s, uint32_t key_id, int64_t *n)
 	store_unlock(s);
 	return rc;
 }
+
+/* Count key_id's live DKs; none: mark it retired.  Lock held, in a transaction. */
+static int
+retire_mark(struct store *s, uint32_t key_id, int64_t *left)
+{
+	sqlite3_stmt *st;
+	int rc = store_prepare(s, "SELECT count(*) FROM messages WHERE key_id = ?1"
+	    " AND sealed_dk IS NOT NULL", &st);
+
+	if (rc != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, key_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*left = sqlite3_column_int64(st, 0);
+	else
+		rc = db_err(s);
+	sqlite3_finalize(st);
+	if (rc != STORE_OK || *left != 0)
+		return rc;
+	if ((rc = store_prepare(s, "INSERT OR IGNORE INTO retired_keys (key_id, time)"
+	    " VALUES (?1, ?2)", &st)) != STORE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, key_id);
+	sqlite3_bind_int64(st, 2, time(NULL));
+	rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_key_retire(struct store *s, uint32_t key_id, int64_t *left)
+{
+	int rc;
+
+	*left = -1;
+	store_lock(s);
+	/* BEGIN IMMEDIATE: no commit can slip in between the count and the mark. */
+	if ((rc = store_begin(s)) == STORE_OK) {
+		rc = retire_mark(s, key_id, left);
+		if (rc == STORE_OK)
+			rc = store_commit_tx(s);
+		else
+			store_rollback(s);
+	}
+	store_unlock(s);
+	return rc;
+}

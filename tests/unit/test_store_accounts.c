@@ -162,7 +162,7 @@ test_audit_and_schema(void **state)
 
 	assert_int_equal(store_audit(t->s, "test-event", NULL, "k=v"), 0);
 	assert_int_equal(query_int(t, "SELECT count(*) FROM audit WHERE event = 'test-event'"), 1);
-	assert_int_equal(query_int(t, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(query_int(t, "SELECT max(version) FROM schema_version"), 3);
 	assert_int_equal(tenv_put(t, 10, 0, id), 0);
 	assert_int_equal(query_int(t, "SELECT count(*) FROM recipients WHERE domain = 'example.net'"
 	    " AND state = 'queued' AND attempts = 0"), 1);
@@ -195,7 +195,7 @@ test_reopen(void **state)
 	store_close(t->s);
 	assert_int_equal(store_open(t->dir, &t->s, err, sizeof(err)), 0);
 	assert_int_equal(tenv_check(t, id, 1000, 3), 0);
-	assert_int_equal(query_int(t, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(query_int(t, "SELECT count(*) FROM schema_version"), 3);
 }
 
 static void

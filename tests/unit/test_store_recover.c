@@ -112,8 +112,10 @@ test_migrate_from_v1(void **state)
 	t.s = NULL;
 	/* Make it a version 1 database again. */
 	db = side_db(&t);
-	assert_int_equal(sqlite3_exec(db, "ALTER TABLE messages DROP COLUMN writer_start;"
-	    "DELETE FROM schema_version WHERE version = 2", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER messages_retired_key_ins;"
+	    "DROP TRIGGER messages_retired_key_upd; DROP TABLE retired_keys;"
+	    "ALTER TABLE messages DROP COLUMN writer_start;"
+	    "DELETE FROM schema_version WHERE version >= 2", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(store_open(t.dir, &t.s, err, sizeof(err)), 0);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version), count(*) FROM schema_version",
 	    -1, &st, NULL), SQLITE_OK);
