@@ -95,7 +95,8 @@ ntamsa_start() {
 	ntamsa keys init >"$E2E_DIR/ntamsa/keys-init.log" 2>&1 || return 1
 	printf '%s\n' "$E2E_PASS" | ntamsa user add "$E2E_USER" \
 		>"$E2E_DIR/ntamsa/user-add.log" 2>&1 || return 1
-	ntamsa serve >"$E2E_DIR/ntamsa/serve.log" 2>&1 &
+	# The binary itself, not the ntamsa() function: $! must be its pid.
+	"$NTAMSA_BIN" -c "$NTAMSA_CONF" serve >"$E2E_DIR/ntamsa/serve.log" 2>&1 &
 	echo $! >"$E2E_DIR/ntamsa/serve.pid"
 	_i=0
 	while [ $_i -lt 100 ]; do

@@ -27,7 +27,9 @@ rc=0
 for t in "$E2E_SRC"/t_*.sh "$E2E_SRC"/t_*.py; do
 	[ -x "$t" ] || continue
 	echo "# $(basename "$t")"
+	t0=$(date +%s)
 	"$t" || rc=1
+	echo "# $(basename "$t"): $(($(date +%s) - t0)) s"
 done
 
 if down; then
