@@ -45,11 +45,17 @@ dns_state_name(enum dns_state s)
 	}
 }
 
-/* Options that switch validation off or replace the anchor (DESIGN.md). */
+/*
+ * Options that switch validation off or replace the anchor (DESIGN.md).
+ * harden-dnssec-stripped "no" makes a trust-anchored zone whose signatures
+ * were stripped insecure instead of bogus (unbound.conf(5): "you run the
+ * risk of a downgrade attack"); val-sig-skew-* widen the window in which
+ * expired signatures, i.e. replayed answers, still validate.
+ */
 static const char *const refused[] = {
 	"val-permissive-mode", "domain-insecure", "module-config", "trust-anchor",
 	"insecure-lan-zones", "auto-trust-anchor-file", "trusted-keys-file",
-	"val-override-date",
+	"val-override-date", "harden-dnssec-stripped", "val-sig-skew",
 };
 
 static int
