@@ -209,6 +209,8 @@ value_senders(char *v, int (*cb)(const char *, void *), void *arg)
 
 	for (char *p = v;; p++) {
 		char ch = *p;
+		if (ch == '\0' && (quoted || angle))
+			return -1;	/* unterminated quote or <address> */
 		if (ch == '"' && !angle)
 			quoted = !quoted;
 		else if (!quoted && ch == '<')

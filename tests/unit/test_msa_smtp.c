@@ -207,6 +207,14 @@ test_submit(void **state)
 	assert_non_null(strstr(out, "\r\nMessage-ID: <"));
 	assert_non_null(strstr(out, "@msa.example>\r\n\r\nbody\r\n"));
 	assert_true(m->message_id[0] == '<');
+	/* Unterminated <address> or quote: unparsable, never read past the end. */
+	static const char bad1[] = "From: <a@b.example\r\n\r\nx\r\n";
+	static const char bad2[] = "From: \"a@b.example\r\n\r\nx\r\n";
+	addrs[0] = '\0';
+	assert_int_equal(submit_parse(bad1, sizeof(bad1) - 1, m), 0);
+	assert_int_equal(submit_header_senders(m, collect, addrs), -1);
+	assert_int_equal(submit_parse(bad2, sizeof(bad2) - 1, m), 0);
+	assert_int_equal(submit_header_senders(m, collect, addrs), -1);
 	free(m);
 }
 
