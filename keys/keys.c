@@ -211,11 +211,15 @@ write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
 	return KEYS_OK;
 }
 
-/* Read a whole small file into buf; returns its length or -1. */
+/*
+ * Read a whole small file into buf; returns its length or -1.  Key files are
+ * never followed through a symbolic link (O_NOFOLLOW): keys/ holds only what
+ * this program wrote there.
+ */
 static ssize_t
 read_small(const char *path, uint8_t *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t got = 0;
 
 	if (fd < 0)
@@ -322,7 +326,7 @@ write_current(const char *data_dir, uint32_t id, char *err, size_t errlen)
 		seterr(err, errlen, "key path too long");
 		return KEYS_ERR;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || write_all(fd, (const uint8_t *)txt, (size_t)n) != 0 ||
 	    fsync(fd) != 0) {
 		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
@@ -618,19 +622,23 @@ keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
 	return rc;
 }
 
-/* Overwrite a secret file with zeros before unlinking it. */
+/*
+ * Overwrite a secret file with zeros before unlinking it.  Not through a
+ * symbolic link, and only a regular file: a link planted in keys/ must not
+ * make a root-run `keys reseal` zero some other file.
+ */
 static int
 wipe_file(const char *path)
 {
 	uint8_t zero[SEC_SEALED_LEN];
 	struct stat st;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	int rc = 0;
 
 	if (fd < 0)
 		return -1;
 	memset(zero, 0, sizeof(zero));
-	if (fstat(fd, &st) != 0 || (size_t)st.st_size > sizeof(zero) ||
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > sizeof(zero) ||
 	    write_all(fd, zero, (size_t)st.st_size) != 0 || fsync(fd) != 0)
 		rc = -1;
 	if (close(fd) != 0)
@@ -1013,7 +1021,7 @@ keys_list(const char *data_dir, struct keys_info *out, size_t max, size_t *n,
 		if (kfile(path, sizeof(path), data_dir, ids[i], "sec") != 0)
 			return KEYS_ERR;
 		/* Only the header: the mode byte says whether it is sealed. */
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0) {
 			k->has_secret = 1;
 			k->passphrase = read(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&

@@ -300,6 +300,45 @@ test_passphrase_sources(void **state)
 	assert_null(p);
 }
 
+/*
+ * Key files are never followed through a symbolic link: whoever can plant
+ * one in keys/ must not make a root-run `keys reseal` zero another file, nor
+ * make the ring load a secret from outside keys/.
+ */
+static void
+test_no_symlinks(void **state)
+{
+	struct kt *k = *state;
+	struct keys_ring *ring = NULL;
+	char sec[PATH_MAX + 64], out[PATH_MAX + 64], got[16];
+	uint32_t nid = 0;
+	FILE *f;
+
+	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), 0);
+	assert_int_equal(keys_rotate(k->dir, NULL, &nid, k->err, sizeof(k->err)), 0);
+	snprintf(sec, sizeof(sec), "%s/keys/store-1.sec", k->dir);
+	snprintf(out, sizeof(out), "%s/outside.sec", k->dir);
+	/* The real secret moved out, a link in its place. */
+	assert_int_equal(rename(sec, out), 0);
+	assert_int_equal(symlink(out, sec), 0);
+	if (keys_load_ring(k->dir, NULL, &ring, k->err, sizeof(k->err)) == KEYS_OK) {
+		keys_ring_free(ring);
+		fail_msg("ring loaded a secret through a symlink: got ok, want an error");
+	}
+	/* A link to a file that is not ours: retiring must leave it alone. */
+	assert_int_equal(unlink(out), 0);
+	assert_non_null(f = fopen(out, "w"));
+	assert_int_equal(fputs("precious", f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	(void)keys_retire(k->dir, 1, k->err, sizeof(k->err));
+	assert_non_null(f = fopen(out, "r"));
+	memset(got, 0, sizeof(got));
+	assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 8);
+	assert_int_equal(fclose(f), 0);
+	if (strcmp(got, "precious") != 0)
+		fail_msg("keys_retire wrote through a symlink: target changed");
+}
+
 int
 main(void)
 {
@@ -307,7 +346,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_init_files), T(test_no_keys), T(test_seal_open), T(test_passphrase),
 		T(test_passphrase_file_not_plain), T(test_rotate_retire),
-		T(test_rotate_adds_passphrase), T(test_passphrase_sources),
+		T(test_rotate_adds_passphrase), T(test_passphrase_sources), T(test_no_symlinks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
