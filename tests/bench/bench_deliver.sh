@@ -20,7 +20,8 @@
 # start of delivery until the receiver's Maildir holds them all:
 #   ntamsa: submitted while the receiver is down (the deliver worker defers
 #     each after a refused connection), stopped, `ntamsa queue flush`, the
-#     receiver started, then the clock runs from `ntamsa serve`
+#     receiver started, `ntamsa serve`; the clock runs from the deliver
+#     worker's start (its log line), the daemon's start-up is shown apart
 #   Postfix: submitted into the hold queue (check_client_access static:HOLD),
 #     then the clock runs from `postsuper -H ALL; postqueue -f`; run twice:
 #     Debian's default concurrency (up to 20 connections per destination)
@@ -313,6 +314,8 @@ n_run() {	# round
 		awk '{ printf "%s%s x%s", s, $2, $1; s = ", " }')
 	echo "  ntamsa        delivered $got/$N in $n_ms ms from deliver-start (+$(ms "$t0" "$tds") ms start-up of serve): $n_rate msgs/s; deliver worker CPU ${dcpu}s, workers=${n_workers:-1}"
 	echo "                receiver: $n_conn connections, $n_tls TLS handshakes; deliver log: channel dane $n_dane, regular $n_reg, auth [$n_auth]"
+	n_ee=$(grep -c "event=delivered.*auth=dane-" "$log")
+	[ "$n_ee" -lt "$got" ] && echo "  WARNING: only $n_ee of $got ntamsa deliveries were DANE-authenticated"
 }
 
 # Postfix: queue N on hold, release, time the delivery.
@@ -342,6 +345,8 @@ pf_run() {	# label concurrency
 	p_reuse=$(count_after "$P/maillog" "$pf0" "postfix/smtp\[.*Verified TLS connection reused")
 	printf '  %-13s delivered %s/%s in %s ms from release: %s msgs/s\n' "$1" "$got" "$N" "$p_ms" "$p_rate"
 	echo "                receiver: $p_conn connections, $p_tls TLS handshakes; relay log: $p_hs DANE-verified handshakes (tlsproxy), $p_ver deliveries over DANE-verified TLS ($p_reuse on a reused connection)"
+	# Postfix's dane level degrades to opportunistic TLS without DNSSEC.
+	[ "$p_ver" -lt "$got" ] && echo "  WARNING: only $p_ver of $got $1 deliveries were DANE-verified (resolver: $T/unbound/unbound.log)"
 }
 
 echo "delivery over DANE (TLSA 3 1 1, signed bench.test.), $N x $SIZE-octet $CLASS messages, one recipient each, $ROUNDS rounds (CPU: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
