@@ -2,6 +2,12 @@
  * lexicon.c - the word lists (msa/classify/lexicon/ data files, compiled in via
  * lexicon_data.c) as one hash table of folded phrases.
  *
+ * Compiled in rather than read at run time: the smtpd worker drops
+ * privileges (and may be chrooted) before it classifies, one binary always
+ * carries the lists it was tested with, and a missing or edited file can
+ * neither disable nor silently change the classifier.  lexicon/gen.sh
+ * regenerates lexicon_data.c; test_cls_signals fails when it is stale.
+ *
  * File format: "# comment", "@category NAME", "@weight N", then one entry a
  * line: words separated by spaces (folded and split like the text is),
  * optionally "|N" for its own weight; a trailing '*' makes the last word a
