@@ -151,6 +151,34 @@ test_combination(void **state)
 	assert_string_equal(r.reasons, "none");
 }
 
+/* Reason codes are from a fixed set: nothing of the message gets in. */
+static void
+test_reasons_are_codes(void **state)
+{
+	static const char *const known[] = {"bsn-kw", "bsn", "dob", "patient-id",
+	    "name", "greeting-name", "firstname", "capname", "address",
+	    "person-ref", "pronoun-med", "possessive-med", "file-name", "file-date",
+	    "med-condition", "med-drug", "med-care", "med-document", "med-mental",
+	    "med-youth", "med-pregnancy", "med-vaccination", "med-sickleave",
+	    "med-lab", "med-dose", "med-schedule", "med-labvalue", "med-icd10",
+	    "med-atc", "attachment-unread", "general-info", "forced-secure",
+	    "forced-normal", "unread-limit", "none", NULL};
+	struct cls_result r = run("Subject: =?utf-8?Q?Uitslag_Jansen?=\r\n", health_body, NULL);
+	char buf[CLS_REASONS_LEN];
+	char *save = NULL;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "%s", r.reasons);
+	for (char *c = strtok_r(buf, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save)) {
+		int ok = 0;
+
+		for (size_t i = 0; known[i] != NULL; i++)
+			ok |= strcmp(c, known[i]) == 0;
+		if (!ok)
+			fail_msg("unknown reason code \"%s\" in %s", c, r.reasons);
+	}
+}
+
 /* The threshold comes from the options (classify.threshold). */
 static void
 test_threshold(void **state)
@@ -270,6 +298,7 @@ main(void)
 		cmocka_unit_test(test_signal_families),
 		cmocka_unit_test(test_non_signals),
 		cmocka_unit_test(test_combination),
+		cmocka_unit_test(test_reasons_are_codes),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_sender_choice),
 		cmocka_unit_test(test_lexicon_in_sync),
