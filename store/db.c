@@ -470,21 +470,44 @@ open_fail(struct store *s, const char *data_dir, const char *what, char *err, si
 	return rc;
 }
 
+/* One try at journal_mode=WAL: 1 done, 0 busy (try again), negative error. */
+static int
+try_wal(struct store *s)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	int wal = 0;
+
+	if (rc == SQLITE_OK) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			wal = m != NULL && !strcmp((const char *)m, "wal");
+		}
+		sqlite3_finalize(st);
+	}
+	if (wal)
+		return 1;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return 0;
+	rc = store_map(sqlite3_extended_errcode(s->db));
+	return rc != STORE_OK ? rc : STORE_ERR;
+}
+
 static int
 apply_pragmas(struct store *s)
 {
-	sqlite3_stmt *st;
-	int rc, wal = 0;
+	int rc = 0;
 
-	if ((rc = store_prepare(s, "PRAGMA journal_mode=WAL", &st)) != STORE_OK)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		wal = !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
-	sqlite3_finalize(st);
-	if (!wal) {
-		rc = store_map(sqlite3_extended_errcode(s->db));
-		return rc != STORE_OK ? rc : STORE_ERR;
-	}
+	/*
+	 * Switching a fresh file to WAL needs an exclusive lock, and SQLite
+	 * answers BUSY at once, without the busy handler, when another process
+	 * opening the same new file at the same moment would otherwise
+	 * deadlock with us: retry like store_begin does.
+	 */
+	for (int i = 0; i < STORE_BEGIN_TRIES && (rc = try_wal(s)) == 0; i++)
+		(void)usleep(1000 * (unsigned)(i + 1));
+	if (rc <= 0)
+		return rc < 0 ? rc : STORE_ERR;
 	/* synchronous=FULL: with NORMAL a commit can roll back after power loss. */
 	/* temp_store=MEMORY: sorts and temp indexes never reach a temp file. */
 	return store_exec(s, "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
