@@ -2,7 +2,19 @@
 # addresses.  Everything under $E2E_DIR is made at run time and thrown away.
 E2E_SRC=$(cd "$(dirname "$0")" && pwd)
 E2E_TOP=$(cd "$E2E_SRC/../.." && pwd)
-E2E_DIR=${E2E_DIR:-$E2E_TOP/build/e2e}
+# Postfix's daemons (user postfix) and virtual(8) (user nobody) must reach
+# the queue and Maildirs: every directory above them needs o+x.  A clone in
+# /root (mode 700, as in CI) does not allow that: use /var/tmp there.
+e2e_walkable() {
+	_p=$1
+	while [ "$_p" != / ] && [ -n "$_p" ]; do
+		[ -n "$(find "$_p" -maxdepth 0 -perm -o+x 2>/dev/null)" ] || return 1
+		_p=$(dirname "$_p")
+	done
+}
+if [ -z "${E2E_DIR:-}" ]; then
+	if e2e_walkable "$E2E_TOP"; then E2E_DIR=$E2E_TOP/build/e2e; else E2E_DIR=/var/tmp/ntamsa-e2e; fi
+fi
 export E2E_SRC E2E_TOP E2E_DIR
 
 E2E_NS_ADDR=127.0.10.53          # NSD: root, test. and every leaf zone

@@ -11,11 +11,20 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-down() { "$E2E_SRC/down.sh"; }
+# One network at a time on this machine (fixed addresses): a second run
+# (another clone, another engineer) waits for the first.  Nothing started
+# from here inherits fd 9 (9>&-), so daemons cannot keep the lock.
+exec 9>/tmp/ntamsa-e2e.lock
+if ! flock -w 900 9; then
+	echo "FAIL: e2e-lock another e2e run held /tmp/ntamsa-e2e.lock for 15 minutes"
+	exit 1
+fi
+
+down() { "$E2E_SRC/down.sh" 9>&-; }
 trap 'down >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 
-if "$E2E_SRC/up.sh"; then
+if "$E2E_SRC/up.sh" 9>&-; then
 	echo "PASS: e2e-up"
 else
 	echo "FAIL: e2e-up network did not come up (see output above)"
@@ -28,7 +37,7 @@ for t in "$E2E_SRC"/t_*.sh "$E2E_SRC"/t_*.py; do
 	[ -x "$t" ] || continue
 	echo "# $(basename "$t")"
 	t0=$(date +%s)
-	"$t" || rc=1
+	"$t" 9>&- || rc=1
 	echo "# $(basename "$t"): $(($(date +%s) - t0)) s"
 done
 

@@ -8,6 +8,8 @@
 # bring-up time.  On failure it tears down what it started and exits 1.
 # Run as root (port 25/53 on loopback, Postfix's own users).
 set -eu
+# Postfix's users must read configs and reach queues: no umask 077 here.
+umask 022
 . "$(dirname "$0")/env.sh"
 . "$E2E_SRC/postfix.sh"
 
@@ -25,6 +27,7 @@ rm -rf "$E2E_DIR"
 mkdir -p "$E2E_DIR/ntamsa/data" "$E2E_DIR/rx"
 # virtual(8) runs as nobody and must reach its Maildir under here.
 chmod 755 "$E2E_DIR" "$E2E_DIR/rx"
+[ "$E2E_DIR" = "$E2E_TOP/build/e2e" ] && chmod o+x "$E2E_TOP/build"
 
 sh "$E2E_SRC/certs.sh" "$E2E_DIR/pki" || fail "certificates"
 
