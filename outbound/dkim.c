@@ -55,7 +55,13 @@ struct out_dkim_sig {
 	size_t hdr_len;
 };
 
-/* Header fields signed (R-DKIM-1); From is over-signed. */
+/*
+ * Header fields signed (R-DKIM-1), each over-signed (listed once more than
+ * it occurs, RFC 6376 8.15): a field added later, above the signed ones,
+ * breaks the signature.  Readers tend to show the first Subject or From,
+ * and an X-NTA7516 added in transit to mail that left without one (the
+ * regular channel) must not verify as ours.
+ */
 static const char *const signed_names[] = {
 	"From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
 	"Content-Type", "X-NTA7516",
@@ -372,9 +378,11 @@ struct span {
 
 static size_t
 fields_named(const char *h, size_t len, const char *name, struct span *sp,
-    size_t max)
+    size_t max, size_t *total)
 {
 	size_t off = 0, n = 0, k = strlen(name);
+
+	*total = 0;
 
 	while (off < len) {
 		const char *nl = memchr(h + off, '\n', len - off);
@@ -396,6 +404,7 @@ fields_named(const char *h, size_t len, const char *name, struct span *sp,
 			if (j < off && h[j] == ':') {
 				/* Keep the last max instances: verifiers take
 				 * instances from the bottom up (RFC 6376 5.4.2). */
+				(*total)++;
 				if (n == max) {
 					memmove(sp, sp + 1, (max - 1) * sizeof(*sp));
 					n--;
@@ -446,11 +455,13 @@ hash_headers(struct out_dkim_sig *s, EVP_MD_CTX *md, struct sbuf *b)
 
 	for (i = 0; i < NSIGNED; i++) {
 		struct span sp[FIELDS_MAX];
+		size_t total;
 		size_t n = fields_named(s->hdr, s->hdr_len, signed_names[i], sp,
-		    FIELDS_MAX);
-		/* Over-sign From: one more h= entry than instances, so no
-		 * From can be added without breaking the signature. */
-		size_t listed = i == 0 ? n + 1 : n;
+		    FIELDS_MAX, &total);
+		/* Over-sign: one more h= entry than instances; not when more
+		 * instances exist than we sign (the extra entry would select
+		 * an unsigned one and break the signature). */
+		size_t listed = total > n ? n : n + 1;
 
 		for (j = 0; j < listed; j++) {
 			if (!first)
