@@ -312,6 +312,13 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = c;
 	srv->wake_fd = wake_fd;
+	srv->data_budget = SMTP_DATA_BUDGET;
+#ifdef NTAMSA_TEST_BUILD
+	/* Test builds only: a small budget lets a test reach the 452 path. */
+	const char *tb = getenv("NTAMSA_TEST_DATA_BUDGET");
+	if (tb != NULL && atol(tb) > 0)
+		srv->data_budget = (size_t)atol(tb);
+#endif
 	if (sodium_init() < 0 || pipe2(stop_pipe, O_CLOEXEC) != 0)
 		return -1;
 	srv->stop_fd = stop_pipe[0];

@@ -76,6 +76,7 @@ struct smtp_server {
 	int wake_fd;
 	char dummy_hash[256];		/* verified for unknown users: same cost */
 	atomic_size_t buffered;		/* octets of DATA held by all sessions */
+	size_t data_budget;		/* SMTP_DATA_BUDGET (tests may lower it) */
 	volatile int stopping;		/* shutdown: answer 421 4.3.2 */
 	int stop_fd;			/* readable once stopping: wakes idle sessions */
 };

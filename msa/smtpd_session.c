@@ -690,7 +690,7 @@ do_data(struct smtp_session *s)
 				size_t add = d.out_cap - charged;
 				charged = d.out_cap;
 				/* Over the budget: read on to the end, keep nothing more. */
-				if (atomic_fetch_add(&s->srv->buffered, add) + add > SMTP_DATA_BUDGET &&
+				if (atomic_fetch_add(&s->srv->buffered, add) + add > s->srv->data_budget &&
 				    d.err == SMTP_D_OK) {
 					over_budget = 1;
 					d.max = d.total;
