@@ -499,7 +499,7 @@ shred_round(struct dctx *d, const struct group *g, size_t n)
 	size_t k = 0, done = 0;
 
 	if (d->c->out_retention > 0)
-		return;		/* kept; TODO: shred after the retention time */
+		return;		/* kept until retention_sweep() */
 	for (size_t i = 0; i < n; i++) {
 		size_t j = 0;
 		while (j < k && strcmp(ids[j], g[i].r[0]->msg_id) != 0)
@@ -690,6 +690,20 @@ pool_stop(struct pool *p)
 	free(p->g);
 }
 
+/* outbound.retention: data keys of finished messages go after that time. */
+static void
+retention_sweep(struct dctx *d)
+{
+	size_t n = 0;
+
+	if (d->c->out_retention <= 0)
+		return;
+	if (store_queue_shred_retained(d->s, time(NULL) - (time_t)d->c->out_retention, &n) != STORE_OK)
+		log_err("shred-failed", "reason=retention-sweep");
+	else if (n > 0)
+		log_info("shredded", "messages=%zu reason=retention", n);
+}
+
 static void
 wait_work(struct dctx *d, int wake_fd)
 {
@@ -705,6 +719,7 @@ wait_work(struct dctx *d, int wake_fd)
 			log_warn("deliver-wake", "read failed");
 	}
 	out_cc_expire(d->cc, time(NULL));
+	retention_sweep(d);
 }
 
 static int

@@ -473,3 +473,36 @@ out:
 	store_unlock(s);
 	return rc;
 }
+
+int
+store_queue_shred_retained(struct store *s, time_t before, size_t *shredded)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*shredded = 0;
+	store_lock(s);
+	if ((rc = store_begin(s)) != STORE_OK)
+		goto out;
+	rc = store_prepare(s, "UPDATE messages SET sealed_dk = NULL, state = 'done'"
+	    " WHERE sealed_dk IS NOT NULL AND state = 'queued'"
+	    " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.msg_id = messages.id"
+	    " AND (r.state NOT IN ('delivered', 'bounced', 'deleted') OR r.updated >= ?1))",
+	    &st);
+	if (rc == STORE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+		int64_t n = 0;
+		rc = write_one(s, st, &n);
+		*shredded = (size_t)n;
+	}
+	sqlite3_finalize(st);
+	if (rc == STORE_OK)
+		rc = store_commit_tx(s);
+	else
+		store_rollback(s);
+	if (rc == STORE_OK && *shredded > 0)
+		rc = store_checkpoint(s);
+out:
+	store_unlock(s);
+	return rc;
+}

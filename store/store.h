@@ -236,6 +236,12 @@ int store_msg_pending(struct store *s, const char *msg_id, int64_t *n);
 int store_queue_shred_done(struct store *s, const char *const *ids, size_t n,
     size_t *shredded);
 
+/*
+ * outbound.retention: shred messages whose recipients all reached a final
+ * state needing no data (delivered, bounced, deleted) before `before`.
+ */
+int store_queue_shred_retained(struct store *s, time_t before, size_t *shredded);
+
 /* One attempt record: the proof of delivery (R-LOG-1). */
 struct store_attempt {
 	int64_t rcpt_id;

@@ -172,6 +172,14 @@ test_store_queue(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_queue_op(t.s, "delete", id, NULL, now, &n), STORE_OK);
 	assert_int_equal(n, 0);
+	/* Retention: shredded only once the last update is older than the cut. */
+	size_t shr = 9;
+	assert_int_equal(store_queue_shred_retained(t.s, now - 10, &shr), STORE_OK);
+	assert_int_equal(shr, 0);
+	assert_int_equal(store_queue_shred_retained(t.s, now + 1, &shr), STORE_OK);
+	assert_int_equal(shr, 1);
+	assert_int_equal(store_queue_shred_retained(t.s, now + 1, &shr), STORE_OK);
+	assert_int_equal(shr, 0);
 	assert_true(store_rcpt_state_final("portal"));
 	assert_false(store_rcpt_state_final("hold"));
 	tenv_teardown(&t);
