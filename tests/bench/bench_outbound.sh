@@ -276,8 +276,9 @@ postqueue -c "$T/pf/conf" -f
 p_ms=$(wait_count rx_after_pf "$queued" "$t_go")
 p_dane=$(grep -c 'Verified TLS connection established' "$T/pf/maillog" 2>/dev/null || echo 0)
 
+conns_from() { grep -c "connect from unknown\[$1\]" "$T/rx/maillog" 2>/dev/null || echo 0; }
 rate() { [ "$2" = timeout ] && echo "-" || awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.1f", n * 1000 / (ms > 0 ? ms : 1) }'; }
 echo "bench_outbound: $queued messages of $SIZE bytes to one DANE (3 1 1) receiver, connection reuse on"
-echo "bench_outbound: ntamsa  $n_ms ms  $(rate "$queued" "$n_ms") msg/s  (delivered attempts $n_conns, dane-ee verified $n_auth)"
+echo "bench_outbound: ntamsa  $n_ms ms  $(rate "$queued" "$n_ms") msg/s  (delivered attempts $n_conns, dane-ee verified $n_auth, TCP connections $(conns_from "$MSA"))"
 echo "bench_outbound: ntamsa  $n_up ms  $(rate "$queued" "$n_up") msg/s  counted from the daemon listening (start-up excluded, approx.)"
-echo "bench_outbound: postfix $p_ms ms  $(rate "$queued" "$p_ms") msg/s  (smtp_tls_security_level=dane, verified TLS sessions logged $p_dane)"
+echo "bench_outbound: postfix $p_ms ms  $(rate "$queued" "$p_ms") msg/s  (smtp_tls_security_level=dane, verified TLS sessions logged $p_dane, TCP connections $(conns_from "$PFS"))"
