@@ -21,7 +21,10 @@ if ! flock -w 900 9; then
 fi
 
 down() { "$E2E_SRC/down.sh" 9>&-; }
-trap 'down >/dev/null 2>&1' EXIT
+child=""
+# Interrupted: stop the running check (and what it started) before down.
+stop_child() { [ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child" 2>/dev/null; child=""; }
+trap 'stop_child; down >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 
 if "$E2E_SRC/up.sh" 9>&-; then
@@ -37,7 +40,11 @@ for t in "$E2E_SRC"/t_*.sh "$E2E_SRC"/t_*.py; do
 	[ -x "$t" ] || continue
 	echo "# $(basename "$t")"
 	t0=$(date +%s)
-	"$t" 9>&- || rc=1
+	# In the background, so that a signal to run.sh interrupts the wait.
+	"$t" 9>&- &
+	child=$!
+	wait "$child" || rc=1
+	child=""
 	echo "# $(basename "$t"): $(($(date +%s) - t0)) s"
 done
 
