@@ -110,6 +110,7 @@ do_list(struct store *s, int argc, char **argv)
 
 struct show_ctx {
 	int64_t n;
+	time_t created;
 };
 
 static int
@@ -119,6 +120,7 @@ show_cb(const struct store_rcpt *r, void *arg)
 	char created[32], first[32], next[32], q[STORE_REPLY_MAX + 8];
 
 	if (sc->n++ == 0) {
+		sc->created = r->created;
 		fmt_time(r->created, created, sizeof(created));
 		printf("id: %s\ncreated: %s\naccount: %s\nmail_from: <%s>\nmessage_id: %s\n"
 		    "size: %lld\nclass: %s score=%d forced=%d\nbody_8bit: %d\ndata_key: %s\n",
@@ -132,6 +134,28 @@ show_cb(const struct store_rcpt *r, void *arg)
 	    r->addr, r->state, r->attempts, first, next, r->channel[0] ? r->channel : "-",
 	    r->reason[0] ? r->reason : "-",
 	    log_quote(q, sizeof(q), r->last_reply[0] ? r->last_reply : "-"));
+	return 0;
+}
+
+struct att_ctx {
+	const char *msg_id;
+};
+
+/* The attempts of one message (from the R-LOG-1 records), oldest first. */
+static int
+att_cb(const struct store_log_row *a, void *arg)
+{
+	const struct att_ctx *ac = arg;
+	char t[32], q[STORE_REPLY_MAX + 8];
+
+	if (strcmp(a->msg_id, ac->msg_id) != 0)
+		return 0;
+	fmt_time(a->time, t, sizeof(t));
+	printf("attempt: %s %s channel=%s host=%s addr=%s tls=%s auth=%s result=%s reply=%s\n",
+	    t, a->rcpt[0] ? a->rcpt : "-", a->channel[0] ? a->channel : "-",
+	    a->host[0] ? a->host : "-", a->addr[0] ? a->addr : "-",
+	    a->tls_version[0] ? a->tls_version : "-", a->auth_result[0] ? a->auth_result : "-",
+	    a->result[0] ? a->result : "-", log_quote(q, sizeof(q), a->reply[0] ? a->reply : "-"));
 	return 0;
 }
 
@@ -190,6 +214,9 @@ do_show(const struct config *c, struct store *s, int argc, char **argv)
 		fprintf(stderr, "ntamsa: queue show: no such message %s\n", argv[1]);
 		return 1;
 	}
+	struct att_ctx ac = {.msg_id = argv[1]};
+	if (store_log_query(s, NULL, sc.created, att_cb, &ac) != STORE_OK)
+		fprintf(stderr, "ntamsa: queue show: attempts unavailable\n");
 	return content ? show_content(c, s, argv[1]) : 0;
 }
 

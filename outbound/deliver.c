@@ -306,9 +306,15 @@ connect_hop(struct dctx *d, struct group *g, const struct out_hop *hop, const ch
 		return c;
 	if (why == OUT_R_OK)
 		why = OUT_R_CONNECT_FAILED;	/* smtpc refused what policy passed */
-	if (out_reason_is_security_event(why))
+	if (out_reason_is_security_event(why)) {
+		char detail[OUT_HOSTNAME_MAX + 160];
+
 		log_warn("security-event", "reason=%s host=%s addr=%s cert=%s",
 		    out_reason_name(why), hop->host->name, addr, f.peer_sha256);
+		snprintf(detail, sizeof(detail), "reason=%s host=%s addr=%s cert=%s",
+		    out_reason_name(why), hop->host->name, addr, f.peer_sha256);
+		(void)store_audit(d->s, "security-event", g->r[0]->msg_id, detail);
+	}
 	struct att a = {.channel = out_channel_name(hop->channel), .host = hop->host->name,
 	    .addr = addr, .reply = reply, .result = out_reason_name(why), .f = &f};
 	record_all(d, g, &a, now);

@@ -81,8 +81,9 @@ sock_bind(int fd, int family, const char *bind_addr)
 
 	if (bind_addr == NULL || bind_addr[0] == '\0')
 		return 0;
+	/* An IPv4 source address says nothing about IPv6 peers (and back). */
 	if (getaddrinfo(bind_addr, NULL, &hints, &ai) != 0)
-		return -1;
+		return 0;
 	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	return rc;
