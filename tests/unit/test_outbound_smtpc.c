@@ -4,7 +4,7 @@
  * generated at run time: DANE-EE/TA, unusable TLSA, PKIX names, expiry,
  * wildcards, the Bijlage B OU marker, STARTTLS missing or injected, TLS 1.1,
  * and the transaction (dot-stuffing, pipelining, per-recipient replies,
- * 8BITMIME, SIZE, connection reuse).
+ * 8BITMIME, SIZE, connection reuse) and an IPv6 peer on ::1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,31 +41,35 @@ run(const char *cmd)
 	return (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0) ? 0 : -1;
 }
 
+static pid_t peer6_pid = -1;
+static int peer6_port;
+
 static int
-start_peer(void)
+start_peer_at(const char *addr, pid_t *pidp, int *portp)
 {
 	int pfd[2];
 	char line[64] = "";
 	FILE *f;
+	pid_t pid;
 
 	if (pipe(pfd) != 0)
 		return -1;
-	peer_pid = fork();
-	if (peer_pid < 0)
+	pid = *pidp = fork();
+	if (pid < 0)
 		return -1;
-	if (peer_pid == 0) {
+	if (pid == 0) {
 		/* The peer dies with the test, also when the test crashes. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		execlp("python3", "python3", "-W", "ignore", "tests/unit/test_outbound_smtpc_peer.py",
-		    PEER_ADDR, "0", certdir, outdir, (char *)NULL);
+		    addr, "0", certdir, outdir, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
 	f = fdopen(pfd[0], "r");
 	if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
-	    sscanf(line, "ready %d", &peer_port) != 1) {
+	    sscanf(line, "ready %d", portp) != 1) {
 		if (f)
 			fclose(f);
 		return -1;
@@ -89,8 +93,11 @@ setup(void **state)
 	snprintf(outdir, sizeof(outdir), "%s/out", tmpdir);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s %s && sh tests/unit/test_outbound_smtpc_certs.sh %s",
 	    certdir, outdir, certdir);
-	if (run(cmd) != 0 || start_peer() != 0)
+	if (run(cmd) != 0 || start_peer_at(PEER_ADDR, &peer_pid, &peer_port) != 0)
 		return -1;
+	/* IPv6 peer on ::1 when the host has IPv6 loopback; else that case skips. */
+	if (start_peer_at("::1", &peer6_pid, &peer6_port) != 0)
+		peer6_port = 0;
 	snprintf(ca, sizeof(ca), "%s/ca.pem", certdir);
 	tc.ca_file = ca;
 	tc.bijlage_b_ca_file = ca;
@@ -111,6 +118,10 @@ teardown(void **state)
 	if (peer_pid > 0) {
 		kill(peer_pid, SIGTERM);
 		waitpid(peer_pid, NULL, 0);
+	}
+	if (peer6_pid > 0) {
+		kill(peer6_pid, SIGTERM);
+		waitpid(peer6_pid, NULL, 0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return run(cmd);
@@ -440,6 +451,29 @@ test_conncache(void **state)
 	out_cc_free(cc);
 }
 
+static void
+test_ipv6(void **state)
+{
+	struct smtpc_params p;
+	struct smtpc_facts f;
+	struct smtpc *c = NULL;
+	char reply[SMTPC_REPLY_MAX];
+
+	(void)state;
+	if (peer6_port == 0)
+		skip();
+	fill_params(&p, "cert=good", "mx.good.test");
+	p.addr = "::1";
+	p.port = peer6_port;
+	p.bind = "127.0.60.1";	/* an IPv4 source address is not applied to IPv6 */
+	p.nta = 1;
+	p.auth = SMTPC_AUTH_PKIX;
+	if (smtpc_open(tls, &p, &c, &f, reply, sizeof(reply)) != SMTPC_OK)
+		fail_msg("open [::1]: %s", reply);
+	assert_string_equal(f.result, "pkix");
+	smtpc_close(c);
+}
+
 int
 main(void)
 {
@@ -449,6 +483,7 @@ main(void)
 		cmocka_unit_test(test_rcpt_results),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_conncache),
+		cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

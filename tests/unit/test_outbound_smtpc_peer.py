@@ -10,6 +10,7 @@ Each accepted message is written, un-dot-stuffed, to OUTDIR/msg-N; the
 peer prints "ready PORT" once listening (PORT 0 = any free port).
 """
 import os
+import socket
 import socketserver
 import ssl
 import sys
@@ -127,6 +128,8 @@ class Handler(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    if ":" in ADDR:
+        address_family = socket.AF_INET6
 
 
 srv = Server((ADDR, PORT), Handler)
