@@ -112,7 +112,30 @@ while IFS='	' read -r dom _ health hrx crx nrx _ _; do
 			pass "scenario-$dom-health-nta-properties"
 		else
 			fail "scenario-$dom-health" "$why ($f)"
-		fi ;;
+		fi
+		# The attempt log: the delivering attempt names the channel, the
+		# receiver's address and certificate, TLS 1.2+ and how it was
+		# authenticated.
+		cert=$(e2e_receivers | awk -F'\t' -v n="$hrx" '$1 == n { print $3 }')
+		dig=$(openssl x509 -in "$E2E_DIR/pki/$cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
+		case $dom in
+		dane-ta.test) auth=dane-ta ;;
+		*) case $health in dane) auth=dane-ee ;; bijlage-c) auth=pkix ;; *) auth=pkix+ou ;; esac ;;
+		esac
+		want="$health $(e2e_rx_addr "$hrx") $dig $auth delivered"
+		got=$(ntamsa log export --json --domain "$dom" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("recipient") == sys.argv[1] and r.get("result") == "delivered":
+        ok = r.get("tls_version") in ("TLSv1.2", "TLSv1.3")
+        print(r.get("channel"), r.get("addr"), r.get("peer_cert_sha256"), r.get("auth"),
+              r.get("result") if ok else "tls=" + str(r.get("tls_version")))
+' "$rc")
+		check "scenario-$dom-health-attempt-log" "got '$got', want '$want'" [ "$got" = "$want" ] ;;
 	portal)
 		st=$(rcpt_wait "$rc" 60 1)
 		at=$(rx_holders "$rc" "$id" | tr '\n' ' ')
@@ -148,6 +171,23 @@ while IFS='	' read -r dom _ health hrx crx nrx _ _; do
 done <<EOF
 $(e2e_scenarios)
 EOF
+
+# nta-ntamx: health mail tried the ntamx hosts in priority order (10, the
+# down one, first) and never the plain MX (R-NTA-6, R-FLOW-9).
+got=$(ntamsa log export --json --domain nta-ntamx.test 2>/dev/null | python3 -c '
+import json, sys
+seq = []
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if r.get("recipient") == sys.argv[1]:
+        seq.append("%s:%s" % (r.get("addr"), r.get("result")))
+print(" ".join(seq))
+' "health-$run@nta-ntamx.test")
+check scenario-nta-ntamx-host-order "got '$got'" \
+	sh -c 'case "$1" in "127.0.20.20:"*" 127.0.20.21:delivered") ! echo "$1" | grep -q 127.0.20.22 ;; *) exit 1 ;; esac' - "$got"
 
 # Nothing of the content in ntamsa's own logs or export.
 ntamsa log export --json >"$tmp/log.json" 2>&1
