@@ -261,7 +261,11 @@ hop_params(struct dctx *d, const struct out_hop *hop, const char *addr,
 	    .nta = out_channel_is_nta(hop->channel)};
 	switch (hop->verify) {
 	case OUT_VERIFY_TLS_UNAUTH: p->require_tls = 1; break;
-	case OUT_VERIFY_DANE: p->auth = SMTPC_AUTH_DANE; break;
+	case OUT_VERIFY_DANE:
+		p->auth = SMTPC_AUTH_DANE;
+		/* DANE-TA reference identifiers: the host and its TLSA base domain. */
+		p->tlsa_base = hop->host->tlsa_base[0] ? hop->host->tlsa_base : NULL;
+		break;
 	case OUT_VERIFY_PKIX_HOST: p->auth = SMTPC_AUTH_PKIX; break;
 	case OUT_VERIFY_PKIX_OU: p->auth = SMTPC_AUTH_PKIX_OU; break;
 	default: break;

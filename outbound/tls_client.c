@@ -212,8 +212,11 @@ static int
 ssl_prepare(struct smtpc_tls *t, const struct smtpc_params *p, SSL *s,
     struct smtpc_facts *f, char *why, size_t whylen)
 {
+	/* RFC 7672 §8.1: with DANE the SNI name is the TLSA base domain. */
+	const char *sni = p->auth == SMTPC_AUTH_DANE && p->tlsa_base ? p->tlsa_base : p->host;
+
 	SSL_set_app_data(s, f);
-	if (SSL_set_tlsext_host_name(s, p->host) != 1) {
+	if (SSL_set_tlsext_host_name(s, sni) != 1) {
 		ssl_reason(why, whylen, "SNI");
 		return SMTPC_INTERNAL;
 	}
