@@ -432,19 +432,21 @@ dns_lookup_txt(struct dns_resolver *r, const char *name, struct dns_txt **out)
 	/*
 	 * Beyond DNS_MAX_RRS records, keep the ones that start like an NTA
 	 * record first (pass 0): dropping a third NTA record would hide a
-	 * too-many-records violation (R-NTA-3).
+	 * too-many-records violation (R-NTA-3).  Judged on the concatenated
+	 * strings (R-NTA-7): "v=" "NTA7516-1;..." is an NTA record too.
 	 */
 	for (int pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n && t->n < DNS_MAX_RRS; i++) {
 			const unsigned char *d = (const unsigned char *)res->data[i];
-			int nta = res->len[i] > 12 && memcmp(d + 1, "v=NTA", 5) == 0;
-			long l;
+			long l = nta_txt_concat(d, (size_t)res->len[i], t->buf_ + off,
+			    total + 1 - off);
+			int nta;
 
-			if (nta != (pass == 0))
-				continue;
-			l = nta_txt_concat(d, (size_t)res->len[i], t->buf_ + off, total + 1 - off);
 			if (l < 0)
 				continue;	/* malformed RDATA: not a record */
+			nta = l >= 5 && memcmp(t->buf_ + off, "v=NTA", 5) == 0;
+			if (nta != (pass == 0))
+				continue;	/* its bytes are overwritten by the next one */
 			t->rr[t->n].data = t->buf_ + off;
 			t->rr[t->n].len = (size_t)l;
 			t->n++;
