@@ -23,10 +23,7 @@ rx_sweep
 
 # Whatever still runs from a config or data path under $E2E_DIR (NSD's and
 # ntamsa's children exit shortly after their parent: give them 3 s).
-leftovers() {
-	for d in "$E2E_DIR"/rx/*/; do [ -d "$d" ] && rx_pids "$(basename "$d")"; done
-	pgrep -f "$E2E_DIR/" | grep -vx "$$"
-}
+leftovers() { e2e_daemons; }
 i=0
 while [ $i -lt 30 ] && [ -n "$(leftovers)" ]; do sleep 0.1; i=$((i + 1)); done
 left=$(leftovers)

@@ -40,3 +40,17 @@ e2e_receivers() { grep -v '^#' "$E2E_SRC/receivers.tsv" | grep -v '^$'; }
 e2e_scenarios() { grep -v '^#' "$E2E_SRC/scenarios.tsv" | grep -v '^$'; }
 # Address of a receiver by name.
 e2e_rx_addr() { e2e_receivers | awk -F'\t' -v n="$1" '$1 == n { print $2 }'; }
+
+# Every process of the network still running: Postfix processes (their
+# environment has MAIL_CONFIG=$E2E_DIR/rx/...), and NSD, ntamsa or a Postfix
+# master whose command line names a path under $E2E_DIR.  Never a shell or
+# an editor that merely names such a path.
+e2e_daemons() {
+	{
+		grep -lz "^MAIL_CONFIG=$E2E_DIR/rx/" /proc/[0-9]*/environ 2>/dev/null |
+			sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'
+		for _p in $(pgrep -f "$E2E_DIR/"); do
+			case $(cat "/proc/$_p/comm" 2>/dev/null) in nsd* | ntamsa* | master) echo "$_p" ;; esac
+		done
+	} | sort -u
+}

@@ -141,6 +141,8 @@ rx_pids() {
 rx_stop() {
 	_d=$E2E_DIR/rx/$1
 	[ -d "$_d/conf" ] || return 0
+	# postfix stop costs about a second even when nothing runs.
+	[ -n "$(rx_pids "$1")" ] || return 0
 	postfix -c "$_d/conf" stop >/dev/null 2>&1 || true
 	# postfix stop returns before the children are gone: wait a little,
 	# then kill what is left (also after a crashed test left it half up).

@@ -40,6 +40,8 @@ p=$(openssl pkey -in "$dkey" -pubout -outform DER | base64 -w0)
 # TXT character-strings hold at most 255 octets: split the record.
 dkim_txt=$(printf 'v=DKIM1; k=rsa; p=%s' "$p" | fold -w 200 | sed 's/.*/"&"/' | tr '\n' ' ')
 
+t_pki=$(date +%s%N)
+
 # Zone sources with the run-time values filled in.
 y=$(date -u +%Y)
 start=$(date -u -d "$(date -u +%Y-%m-15) -2 months" +%Y-%m)
@@ -135,4 +137,4 @@ EOF
 
 t1=$(date +%s%N)
 ms() { echo $((($2 - $1) / 1000000)); }
-echo "e2e-up: network up in $(ms "$t0" "$t1") ms (pki+zones+dns $(ms "$t0" "$t_dns") ms, $(e2e_receivers | wc -l) receivers $(ms "$t_dns" "$t_rx") ms)"
+echo "e2e-up: network up in $(ms "$t0" "$t1") ms (pki $(ms "$t0" "$t_pki") ms, zones signed and NSD $(ms "$t_pki" "$t_dns") ms, $(e2e_receivers | wc -l) receivers $(ms "$t_dns" "$t_rx") ms)"
