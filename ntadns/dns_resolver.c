@@ -645,6 +645,13 @@ dns_addrs_free(struct dns_addrs *a)
 
 /* ------------------------------------------------ TLSA */
 
+/* RFC 7672 3.1.3: only DANE-TA(2)/DANE-EE(3) are usable for SMTP. */
+static int
+tlsa_usable(const unsigned char *d)
+{
+	return (d[0] == 2 || d[0] == 3) && d[1] <= 1 && d[2] <= 2;
+}
+
 static int
 fill_tlsa(struct dns_tlsa *t, const struct ub_result *res)
 {
@@ -653,24 +660,29 @@ fill_tlsa(struct dns_tlsa *t, const struct ub_result *res)
 	t->buf_ = malloc(total + 1);
 	if (t->buf_ == NULL)
 		return -1;
-	for (i = 0; i < n && t->n < DNS_MAX_RRS; i++) {
-		const unsigned char *d = (const unsigned char *)res->data[i];
-		size_t l = (size_t)res->len[i];
-		struct dns_tlsa_rr *rr;
+	/*
+	 * Beyond DNS_MAX_RRS records, the usable ones are kept first (pass 0):
+	 * dropping them for unusable ones would turn DANE into Bijlage C.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n && t->n < DNS_MAX_RRS; i++) {
+			const unsigned char *d = (const unsigned char *)res->data[i];
+			size_t l = (size_t)res->len[i];
+			struct dns_tlsa_rr *rr;
 
-		if (l < 4)
-			continue;
-		rr = &t->rr[t->n++];
-		rr->usage = d[0];
-		rr->selector = d[1];
-		rr->mtype = d[2];
-		memcpy(t->buf_ + off, d + 3, l - 3);
-		rr->data = t->buf_ + off;
-		rr->len = l - 3;
-		off += l - 3;
-		/* RFC 7672 3.1.3: only DANE-TA(2)/DANE-EE(3) are usable for SMTP. */
-		if ((rr->usage == 2 || rr->usage == 3) && rr->selector <= 1 && rr->mtype <= 2)
-			t->n_usable++;
+			if (l < 4 || tlsa_usable(d) != (pass == 0))
+				continue;
+			rr = &t->rr[t->n++];
+			rr->usage = d[0];
+			rr->selector = d[1];
+			rr->mtype = d[2];
+			memcpy(t->buf_ + off, d + 3, l - 3);
+			rr->data = t->buf_ + off;
+			rr->len = l - 3;
+			off += l - 3;
+			if (pass == 0)
+				t->n_usable++;
+		}
 	}
 	return 0;
 }
