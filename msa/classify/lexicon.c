@@ -41,6 +41,7 @@ static struct {
 	size_t nslot;			/* power of two */
 	uint8_t starts[1u << 13];	/* bit set: first word of a phrase */
 	uint8_t pbloom[1u << 13];	/* bit set: hash of a prefix entry */
+	uint8_t bigram[1u << 13];	/* bit set: first two words of a phrase */
 	uint32_t prefix_lens;		/* bit L: a prefix entry of L bytes */
 	int ok;
 } lex;
@@ -229,9 +230,13 @@ index_entries(void)
 		lex.slot[j] = (uint32_t)i + 1;
 		if (e->words > 1) {
 			const char *sp = memchr(e->key, ' ', e->keylen);
+			const char *sp2 = memchr(sp + 1, ' ', e->keylen - (size_t)(sp + 1 - e->key));
+			size_t two = sp2 != NULL ? (size_t)(sp2 - e->key) : e->keylen;
 			uint32_t fh = fnv(e->key, (size_t)(sp - e->key)) & 0xffffu;
+			uint32_t bh = fnv(e->key, two) & 0xffffu;
 
 			lex.starts[fh >> 3] |= (uint8_t)(1u << (fh & 7));
+			lex.bigram[bh >> 3] |= (uint8_t)(1u << (bh & 7));
 		}
 		if (e->prefix) {
 			uint32_t ph = fnv(e->key, e->keylen) & 0xffffu;
@@ -301,6 +306,20 @@ probe(const char *key, size_t n, int pf, int words, struct cls_lex_hit *hits,
 	return probe_h(fnv(key, n), key, n, pf, words, hits, nh, max);
 }
 
+/* Continue the hash of one word over " " and the next word: a phrase's first pair? */
+static int
+bigram_known(uint32_t h, const char *s, const struct cls_tok *next)
+{
+	h ^= (unsigned char)' ';
+	h *= 16777619u;
+	for (uint32_t i = 0; i < next->len; i++) {
+		h ^= (unsigned char)s[next->off + i];
+		h *= 16777619u;
+	}
+	h &= 0xffffu;
+	return (lex.bigram[h >> 3] & (1u << (h & 7))) != 0;
+}
+
 int
 cls_lex_lookup(const char *s, const struct cls_tok *toks, size_t ntok,
     size_t t, struct cls_lex_hit *hits, int max)
@@ -319,8 +338,9 @@ cls_lex_lookup(const char *s, const struct cls_tok *toks, size_t ntok,
 			hs[i + 1] = h;
 	}
 	fh = h & 0xffffu;
-	/* Phrases first, longest first. */
-	if (lex.starts[fh >> 3] & (1u << (fh & 7))) {
+	/* Phrases first, longest first; the first two words must be a known pair. */
+	if ((lex.starts[fh >> 3] & (1u << (fh & 7))) && t + 1 < ntok &&
+	    bigram_known(h, s, &toks[t + 1])) {
 		for (size_t w = LEX_WORDS_MAX; w >= 2; w--) {
 			char key[LEX_KEY_MAX];
 			size_t k = 0;
