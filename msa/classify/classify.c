@@ -489,7 +489,7 @@ run(const struct cls_doc *d, const struct cls_options *o, struct cls_result *r,
 		return -1;
 	sc.nm = &nm;
 	sc.seen = calloc(cls_lex_entries() + 1, 1);
-	sc.sig = calloc(CLS_MAX_SIGS, sizeof(*sc.sig));
+	sc.sig = malloc(CLS_MAX_SIGS * sizeof(*sc.sig));	/* filled as signals come */
 	if (sc.seen == NULL || sc.sig == NULL || tokenize(&sc) != 0)
 		goto out;
 	sc.close_at = sc.poss_at = sc.skip_until = sc.pron_at = sc.med_at = -1;

@@ -15,7 +15,7 @@
 #define CLS_MAX_MULTI	64		/* multipart/message headers before we refuse to parse */
 #define CLS_MAX_PAREN	64		/* nested '(' in a paragraph (libetpan recurses) */
 #define CLS_MAX_HEADER	(256u << 10)	/* bytes of header section scanned */
-#define CLS_MAX_SIGS	512		/* signals kept for the explanation */
+#define CLS_MAX_SIGS	256		/* signals kept for the explanation */
 
 /* A growable byte buffer with a hard cap. */
 struct cls_buf {

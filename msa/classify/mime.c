@@ -383,6 +383,12 @@ add_text_part(struct cls_doc *d, const char *sub, const char *cs,
 	int markup = strcasecmp(sub, "html") == 0 || strcasecmp(sub, "xml") == 0 ||
 	    strcasecmp(sub, "xhtml+xml") == 0;
 
+	if (!markup && is_utf8_name(cs)) {
+		/* The common case needs no copy of its own. */
+		doc_add(d, data, n);
+		doc_sep(d);
+		return;
+	}
 	cls_buf_init(&utf, CLS_MAX_TEXT);
 	if (add_charset(&utf, cs, data, n) != 0) {
 		d->limit = 1;
@@ -455,6 +461,7 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 	const char *fname, *sub;
 	char *dec = NULL;
 	size_t declen = 0, idx = 0;
+	int enc;
 
 	memset(&sf, 0, sizeof(sf));
 	mailmime_single_fields_init(&sf, m->mm_mime_fields, ct);
@@ -475,9 +482,15 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 		return;
 	if (fname != NULL)
 		d->att_text++;
+	enc = sf.fld_encoding ? sf.fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT;
+	if (enc != MAILMIME_MECHANISM_BASE64 && enc != MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+		/* 7bit, 8bit, binary: nothing to decode, read the bytes in place. */
+		add_text_part(d, sub, sf.fld_content_charset,
+		    body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length);
+		return;
+	}
 	if (mailmime_part_parse(body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length,
-	    &idx, sf.fld_encoding ? sf.fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT,
-	    &dec, &declen) != MAILIMF_NO_ERROR || dec == NULL) {
+	    &idx, enc, &dec, &declen) != MAILIMF_NO_ERROR || dec == NULL) {
 		/* Undecodable: read it as it stands rather than not at all. */
 		add_text_part(d, sub, sf.fld_content_charset,
 		    body->dt_data.dt_text.dt_data, body->dt_data.dt_text.dt_length);
