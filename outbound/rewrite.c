@@ -305,34 +305,59 @@ out_rw_header(const char *hdr, size_t len, const struct out_rw_opts *o,
 
 /* ------------------------------------------------------- From: domain */
 
+/* Quoted strings and comments of an address list (RFC 5322 3.2.4, 3.2.2). */
+struct qscan {
+	int quote, paren;
+};
+
+/*
+ * 1 when v[*i] belongs to a quoted string or comment (or opens/closes one),
+ * so the caller must not read it as syntax; *i skips a quoted-pair.
+ */
+static int
+in_quote_or_comment(struct qscan *q, const char *v, size_t *i, size_t end)
+{
+	char c = v[*i];
+
+	if (q->quote) {
+		if (c == '\\' && *i + 1 < end)
+			(*i)++;
+		else if (c == '"')
+			q->quote = 0;
+		return 1;
+	}
+	if (c == '"') {
+		q->quote = 1;
+		return 1;
+	}
+	if (c == '(') {
+		q->paren++;
+		return 1;
+	}
+	if (c == ')' && q->paren > 0) {
+		q->paren--;
+		return 1;
+	}
+	return q->paren > 0;
+}
+
 /* The end of the first address in an address list (outside quotes/<>/()). */
 static size_t
 first_address(const char *v, size_t n)
 {
+	struct qscan q = {0, 0};
 	size_t i;
-	int quote = 0, angle = 0, paren = 0;
+	int angle = 0;
 
 	for (i = 0; i < n; i++) {
-		char c = v[i];
-
-		if (quote) {
-			if (c == '\\' && i + 1 < n)
-				i++;
-			else if (c == '"')
-				quote = 0;
-		} else if (c == '"') {
-			quote = 1;
-		} else if (c == '(') {
-			paren++;
-		} else if (c == ')' && paren > 0) {
-			paren--;
-		} else if (paren == 0 && c == '<') {
+		if (in_quote_or_comment(&q, v, &i, n))
+			continue;
+		if (v[i] == '<')
 			angle = 1;
-		} else if (paren == 0 && c == '>') {
+		else if (v[i] == '>')
 			angle = 0;
-		} else if (paren == 0 && !angle && c == ',') {
+		else if (!angle && v[i] == ',')
 			return i;
-		}
 	}
 	return n;
 }
@@ -351,32 +376,22 @@ domain_char(char c)
 static int
 addr_span(const char *f, size_t *v, size_t *end, size_t *at)
 {
+	struct qscan q = {0, 0};
 	size_t i, lt = 0, last_at = 0;
-	int quote = 0, paren = 0, have_lt = 0;
+	int have_lt = 0;
 
 	for (i = *v; i < *end; i++) {
-		char c = f[i];
-
-		if (quote) {
-			if (c == '\\' && i + 1 < *end)
-				i++;
-			else if (c == '"')
-				quote = 0;
-		} else if (c == '"') {
-			quote = 1;
-		} else if (c == '(') {
-			paren++;
-		} else if (c == ')' && paren > 0) {
-			paren--;
-		} else if (paren == 0 && c == '<') {
+		if (in_quote_or_comment(&q, f, &i, *end))
+			continue;
+		if (f[i] == '<') {
 			have_lt = 1;
 			lt = i + 1;
 			last_at = 0;
-		} else if (paren == 0 && c == '>' && have_lt) {
+		} else if (f[i] == '>' && have_lt) {
 			*v = lt;
 			*end = i;
 			break;
-		} else if (paren == 0 && c == '@') {
+		} else if (f[i] == '@') {
 			last_at = i + 1;
 		}
 	}

@@ -86,10 +86,7 @@ store_account_put(struct store *s, const struct store_account *a)
 		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_finalize(st);
 	}
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc);
 out:
 	store_unlock(s);
 	return rc;
@@ -167,10 +164,7 @@ store_account_del(struct store *s, const char *address)
 			rc = STORE_NOTFOUND;
 		sqlite3_finalize(st);
 	}
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc);
 out:
 	store_unlock(s);
 	return rc;
@@ -252,10 +246,7 @@ store_audit(struct store *s, const char *event, const char *msg_id, const char *
 		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_finalize(st);
 	}
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc);
 out:
 	store_unlock(s);
 	return rc;

@@ -271,6 +271,15 @@ store_rollback(struct store *s)
 }
 
 int
+store_end(struct store *s, int rc)
+{
+	if (rc == STORE_OK)
+		return store_commit_tx(s);
+	store_rollback(s);
+	return rc;
+}
+
+int
 store_checkpoint(struct store *s)
 {
 	int rc;

@@ -178,10 +178,7 @@ flush_chunk(struct store_msg *m)
 		rc = insert_incomplete_row(m);
 	if (rc == STORE_OK)
 		rc = insert_chunk(m);
-	if (rc == STORE_OK)
-		rc = store_commit_tx(s);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc);
 	if (store_exec(s, "PRAGMA synchronous=FULL") != STORE_OK && rc == STORE_OK)
 		rc = STORE_ERR;		/* never leave the connection non-durable */
 	store_unlock(s);

@@ -265,11 +265,7 @@ exec_on_msg(struct store *s, const char *sql, const char *msg_id)
 	if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
 		rc = STORE_NOTFOUND;
 	sqlite3_finalize(st);
-	if (rc != STORE_OK) {
-		store_rollback(s);
-		return rc;
-	}
-	return store_commit_tx(s);
+	return store_end(s, rc);
 }
 
 int
@@ -338,11 +334,7 @@ store_msg_delete(struct store *s, const char *msg_id)
 			rc = STORE_NOTFOUND;
 		sqlite3_finalize(st);
 	}
-	if (rc != STORE_OK) {
-		store_rollback(s);
-		goto out;
-	}
-	if ((rc = store_commit_tx(s)) == STORE_OK)
+	if ((rc = store_end(s, rc)) == STORE_OK)
 		rc = store_checkpoint(s);
 out:
 	store_unlock(s);
@@ -422,11 +414,7 @@ reseal_batch(struct store *s, const struct keys_ring *ring, const struct keys_pu
 		sqlite3_reset(upd);
 	}
 	sqlite3_finalize(upd);
-	if (rc != STORE_OK) {
-		store_rollback(s);
-		return rc;
-	}
-	if ((rc = store_commit_tx(s)) == STORE_OK)
+	if ((rc = store_end(s, rc)) == STORE_OK)
 		*done = n;
 	return rc;
 }
@@ -462,31 +450,9 @@ store_reseal_all(struct store *s, const struct keys_ring *ring,
 	return rc;
 }
 
-int
-store_count_by_key(struct store *s, uint32_t key_id, int64_t *n)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	*n = 0;
-	store_lock(s);
-	rc = store_prepare(s, "SELECT count(*) FROM messages WHERE key_id = ?1"
-	    " AND sealed_dk IS NOT NULL", &st);
-	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, key_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*n = sqlite3_column_int64(st, 0);
-		else
-			rc = db_err(s);
-		sqlite3_finalize(st);
-	}
-	store_unlock(s);
-	return rc;
-}
-
-/* Count key_id's live DKs; none: mark it retired.  Lock held, in a transaction. */
+/* Live sealed DKs of key_id.  Lock held. */
 static int
-retire_mark(struct store *s, uint32_t key_id, int64_t *left)
+count_sealed(struct store *s, uint32_t key_id, int64_t *n)
 {
 	sqlite3_stmt *st;
 	int rc = store_prepare(s, "SELECT count(*) FROM messages WHERE key_id = ?1"
@@ -496,10 +462,32 @@ retire_mark(struct store *s, uint32_t key_id, int64_t *left)
 		return rc;
 	sqlite3_bind_int64(st, 1, key_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		*left = sqlite3_column_int64(st, 0);
+		*n = sqlite3_column_int64(st, 0);
 	else
 		rc = db_err(s);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_count_by_key(struct store *s, uint32_t key_id, int64_t *n)
+{
+	int rc;
+
+	*n = 0;
+	store_lock(s);
+	rc = count_sealed(s, key_id, n);
+	store_unlock(s);
+	return rc;
+}
+
+/* Count key_id's live DKs; none: mark it retired.  Lock held, in a transaction. */
+static int
+retire_mark(struct store *s, uint32_t key_id, int64_t *left)
+{
+	sqlite3_stmt *st;
+	int rc = count_sealed(s, key_id, left);
+
 	if (rc != STORE_OK || *left != 0)
 		return rc;
 	if ((rc = store_prepare(s, "INSERT OR IGNORE INTO retired_keys (key_id, time)"
@@ -520,13 +508,8 @@ store_key_retire(struct store *s, uint32_t key_id, int64_t *left)
 	*left = -1;
 	store_lock(s);
 	/* BEGIN IMMEDIATE: no commit can slip in between the count and the mark. */
-	if ((rc = store_begin(s)) == STORE_OK) {
-		rc = retire_mark(s, key_id, left);
-		if (rc == STORE_OK)
-			rc = store_commit_tx(s);
-		else
-			store_rollback(s);
-	}
+	if ((rc = store_begin(s)) == STORE_OK)
+		rc = store_end(s, retire_mark(s, key_id, left));
 	store_unlock(s);
 	return rc;
 }

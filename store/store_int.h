@@ -63,6 +63,8 @@ int store_map(int rc);
 int store_begin(struct store *s);
 int store_commit_tx(struct store *s);
 void store_rollback(struct store *s);
+/* End a write transaction: COMMIT when rc is STORE_OK, else ROLLBACK; returns the outcome. */
+int store_end(struct store *s, int rc);
 
 /* Run SQL without results.  Lock held. */
 int store_exec(struct store *s, const char *sql);

@@ -13,25 +13,6 @@
 #include "test_store_util.h"
 
 static int
-setup(void **state)
-{
-	struct tenv *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tenv_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	tenv_teardown(*state);
-	free(*state);
-	return 0;
-}
-
-static int
 count_cb(const struct store_account *a, void *arg)
 {
 	(void)a;
@@ -235,7 +216,7 @@ test_count_and_reseal(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tenv_cm_setup, tenv_cm_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_account_roundtrip), T(test_list_callback_reenters), T(test_sent_since), T(test_audit_and_schema),
 		T(test_reopen), T(test_count_and_reseal),

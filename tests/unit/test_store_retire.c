@@ -14,25 +14,6 @@
 
 #include "test_store_util.h"
 
-static int
-setup(void **state)
-{
-	struct tenv *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tenv_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	tenv_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 /* Rotate to key 2 and reload the ring; t->pub stays the stale key 1. */
 static struct keys_pub *
 rotate(struct tenv *t)
@@ -102,8 +83,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stale_server_after_retire, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retire_refused_while_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_server_after_retire, tenv_cm_setup, tenv_cm_teardown),
+		cmocka_unit_test_setup_teardown(test_retire_refused_while_used, tenv_cm_setup, tenv_cm_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

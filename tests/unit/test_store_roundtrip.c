@@ -7,25 +7,6 @@
 
 #include "test_store_util.h"
 
-static int
-setup(void **state)
-{
-	struct tenv *t = calloc(1, sizeof(*t));
-
-	if (t == NULL || tenv_setup(t) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	tenv_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 static void
 test_sizes(void **state)
 {
@@ -114,11 +95,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_small_reads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_rcpt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sizes, tenv_cm_setup, tenv_cm_teardown),
+		cmocka_unit_test_setup_teardown(test_small_reads, tenv_cm_setup, tenv_cm_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_id, tenv_cm_setup, tenv_cm_teardown),
+		cmocka_unit_test_setup_teardown(test_abort, tenv_cm_setup, tenv_cm_teardown),
+		cmocka_unit_test_setup_teardown(test_no_rcpt, tenv_cm_setup, tenv_cm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,28 @@ tenv_teardown(struct tenv *t)
 	tenv_rmtree(t->dir);
 }
 
+/* cmocka fixtures: a fresh environment per test in *state. */
+static inline int
+tenv_cm_setup(void **state)
+{
+	struct tenv *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || tenv_setup(t) != 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static inline int
+tenv_cm_teardown(void **state)
+{
+	tenv_teardown(*state);
+	free(*state);
+	return 0;
+}
+
 /* Deterministic content: byte i of message `seed`. */
 static inline uint8_t
 tenv_byte(unsigned seed, size_t i)
