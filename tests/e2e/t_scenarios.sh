@@ -55,7 +55,6 @@ run=$(date +%s)
 # Submit one health and one clean message per scenario.
 while IFS='	' read -r dom _ health _ _ _ _ _; do
 	for k in health clean; do
-		[ $k = health ] && [ "$health" = portal-after ] && continue # t_outbound_scenarios waits for those
 		rc="$k-$run@$dom"
 		msg_make "$tmp/$k-$dom.eml" "$rc" "<$k-$run-$dom@e2e.test>" $k
 		msa_submit "$tmp/$k-$dom.eml" "$rc" ||
@@ -64,6 +63,8 @@ while IFS='	' read -r dom _ health _ _ _ _ _; do
 done <<EOF
 $(e2e_scenarios)
 EOF
+
+t_sub=$(date +%s)
 
 # Judge each.  Waits are bounded so that a broken run cannot hang.
 while IFS='	' read -r dom _ health hrx crx nrx _ _; do
@@ -95,7 +96,7 @@ while IFS='	' read -r dom _ health hrx crx nrx _ _; do
 	fi
 
 	# Health mail.
-	[ "$health" = portal-after ] && continue
+	[ "$health" = portal-after ] && continue # judged below, after nta.portal_after
 	rc="health-$run@$dom"
 	id="<health-$run-$dom@e2e.test>"
 	case $health in
@@ -168,6 +169,41 @@ for line in sys.stdin:
 		*) [ -z "$at" ] && pass "scenario-$dom-health-deferred" || fail "scenario-$dom-health" "content reached $at" ;;
 		esac ;;
 	esac
+done <<EOF
+$(e2e_scenarios)
+EOF
+
+# portal-after: never delivered by SMTP; once nta.portal_after has passed,
+# the next attempt moves the recipient to the portal.
+now=$(date +%s)
+[ $((now - t_sub)) -le "$E2E_PORTAL_AFTER" ] && sleep $((E2E_PORTAL_AFTER + 1 - (now - t_sub)))
+ntamsa queue flush >/dev/null 2>&1
+while IFS='	' read -r dom _ health _ _ nrx _ _; do
+	[ "$health" = portal-after ] || continue
+	rc="health-$run@$dom"
+	id="<health-$run-$dom@e2e.test>"
+	st=$(rcpt_wait "$rc" 60 99)
+	at=$(rx_holders "$rc" "$id" | tr '\n' ' ')
+	if [ "${st%% *}" != portal ]; then
+		fail "scenario-$dom-health" "state '$st', want portal after ${E2E_PORTAL_AFTER}s"
+	elif [ -n "$at" ]; then
+		fail "scenario-$dom-health" "content reached $at"
+	else
+		pass "scenario-$dom-health-portal-after-no-content"
+	fi
+	[ "$nrx" = - ] && continue
+	n=$(grep -lix "Delivered-To: $rc" "$(rx_maildir "$nrx")"/new/* 2>/dev/null | head -1)
+	if [ -n "$n" ]; then
+		if grep -q "HbA1c\|metformine\|Uitslag bloedonderzoek" "$n"; then
+			fail "scenario-$dom-notification" "the notification carries message content ($n)"
+		else
+			pass "scenario-$dom-notification-at-$nrx"
+		fi
+	elif [ ! -d "$E2E_TOP/outbound/portal" ]; then
+		skip "scenario-$dom-notification" "pending portal (no notification mail yet)"
+	else
+		fail "scenario-$dom-notification" "no notification at $nrx"
+	fi
 done <<EOF
 $(e2e_scenarios)
 EOF

@@ -113,7 +113,7 @@ connect_timeout = 5s
 [nta]
 provider_id = $E2E_PROVIDER_ID
 ou_markers = $E2E_OU_MARKER
-portal_after = $E2E_PORTAL_AFTER
+portal_after = ${E2E_PORTAL_AFTER}s
 # Our sending domain publishes its NTA record nowhere: declare it compliant.
 compliant_domain = $E2E_DKIM_DOMAIN
 
