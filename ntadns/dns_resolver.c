@@ -297,8 +297,10 @@ norm_name(const char *in, char *out, size_t cap)
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (char)(ch - 'A' + 'a');
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.'))
+		    ch == '-' || ch == '_' || ch == '.')) {
+			out[0] = '\0';	/* never leave a prefix that looks like a name */
 			return -1;
+		}
 		out[i] = ch;
 	}
 	out[n] = '\0';
