@@ -113,8 +113,15 @@ set_option(struct ub_ctx *ub, const char *line, char *err, size_t errlen)
 	return 0;
 }
 
+/* Is the owner (first word) of a zone-file line the root "."? */
+static int
+owner_is_root(const char *line)
+{
+	return line[0] == '.' && (line[1] == ' ' || line[1] == '\t');
+}
+
 /*
- * The trust anchor must exist and hold a DS or DNSKEY line: unbound
+ * The trust anchor must exist and hold a DS or DNSKEY line for the root: unbound
  * silently treats a missing anchor as "no validation", which would make
  * every answer look insecure (R-FLOW-7).
  */
@@ -136,7 +143,7 @@ anchor_ok(const char *path, int *autotrust, char *err, size_t errlen)
 		snprintf(err, errlen, "dns.trust_anchor %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
+	while (found != 2 && fgets(line, sizeof(line), f) != NULL) {
 		char *c = strchr(line, ';');
 		if (c != NULL && strstr(c, "autotrust trust anchor file") != NULL)
 			*autotrust = 1;
@@ -144,11 +151,13 @@ anchor_ok(const char *path, int *autotrust, char *err, size_t errlen)
 			*c = '\0';
 		if (strstr(line, " DS ") || strstr(line, "\tDS\t") || strstr(line, "\tDS ") ||
 		    strstr(line, " DNSKEY ") || strstr(line, "\tDNSKEY\t") || strstr(line, "\tDNSKEY "))
-			found = 1;
+			found = owner_is_root(line) ? 2 : 1;
 	}
 	fclose(f);
-	if (!found) {
-		snprintf(err, errlen, "dns.trust_anchor %s holds no DS or DNSKEY record", path);
+	if (found != 2) {
+		/* An anchor for another zone leaves the root unanchored. */
+		snprintf(err, errlen, "dns.trust_anchor %s holds no DS or DNSKEY record%s", path,
+		    found ? " for the root zone '.'" : "");
 		return -1;
 	}
 	return 0;
