@@ -491,6 +491,19 @@ plan_regular(struct out_plan *p, const struct out_dns_facts *df)
 		p->reason = OUT_R_NOT_HEALTH;
 }
 
+/*
+ * The portal, unless the domain has a null MX: then the notification could
+ * not be delivered either and R-FLOW-9 says a DSN, not the portal.
+ */
+static void
+plan_portal(struct out_plan *p, const struct out_dns_facts *df, enum out_reason r)
+{
+	if (df->null_mx)
+		plan_end(p, OUT_ACT_BOUNCE, OUT_R_NULL_MX);
+	else
+		plan_end(p, OUT_ACT_PORTAL, r);
+}
+
 /* Health mail with a present NTA answer; returns 1 when decided. */
 static int
 plan_nta_record(const struct out_policy_cfg *pc, const struct out_msg_facts *m,
@@ -516,17 +529,17 @@ plan_nta_record(const struct out_policy_cfg *pc, const struct out_msg_facts *m,
 		return 1;
 	}
 	if (df->nta == OUT_NTA_ABSENT) {
-		plan_end(p, OUT_ACT_PORTAL, OUT_R_NO_NTA_RECORD);	/* R-FLOW-2 */
+		plan_portal(p, df, OUT_R_NO_NTA_RECORD);	/* R-FLOW-2 */
 		return 1;
 	}
 	if (df->nta != OUT_NTA_VALID) {
-		plan_end(p, OUT_ACT_PORTAL, OUT_R_NTA_INVALID);	/* R-FLOW-3 */
+		plan_portal(p, df, OUT_R_NTA_INVALID);	/* R-FLOW-3 */
 		return 1;
 	}
 	if (!pc->certified_set) {
 		p->provider_unchecked = 1;
 	} else if (!provider_certified(pc, df->provider)) {
-		plan_end(p, OUT_ACT_PORTAL, OUT_R_NTA_PROVIDER_UNCERTIFIED);
+		plan_portal(p, df, OUT_R_NTA_PROVIDER_UNCERTIFIED);
 		return 1;
 	}
 	return 0;
@@ -559,7 +572,7 @@ plan_health(const struct out_policy_cfg *pc, const struct out_msg_facts *m,
 	if (list_state != OUT_DNS_SECURE && (pc->ou_markers == NULL ||
 	    pc->ou_markers->n == 0)) {
 		/* Bijlage B with no markers always fails: portal now (R-FLOW-4). */
-		plan_end(p, OUT_ACT_PORTAL, OUT_R_NO_OU_MARKERS);
+		plan_portal(p, df, OUT_R_NO_OU_MARKERS);
 		return;
 	}
 	p->reason = list_state == OUT_DNS_SECURE ? OUT_R_OK : OUT_R_DOMAIN_INSECURE;

@@ -282,6 +282,14 @@ static const struct row rows[] = {
 	    .want_act = OUT_ACT_DEFER, .want_why = OUT_R_MX_TEMPFAIL},
 	{.name = "h-null-mx-bounce", .health = 1, .nta = OUT_NTA_VALID, .null_mx = 1,
 	    .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_NULL_MX},
+	/* R-FLOW-9: a null MX is a DSN, not the portal, also without a (valid)
+	 * NTA record: the portal's notification could not be delivered either. */
+	{.name = "h-no-record-null-mx-bounce", .health = 1, .nta = OUT_NTA_ABSENT, .null_mx = 1,
+	    .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_NULL_MX},
+	{.name = "h-invalid-record-null-mx-bounce", .health = 1, .nta = OUT_NTA_INVALID,
+	    .null_mx = 1, .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_NULL_MX},
+	{.name = "h-uncertified-null-mx-bounce", .health = 1, .nta = OUT_NTA_VALID, .certified = 2,
+	    .null_mx = 1, .want_act = OUT_ACT_BOUNCE, .want_why = OUT_R_NULL_MX},
 	{.name = "h-no-hosts-defer", .health = 1, .nta = OUT_NTA_VALID,
 	    .want_act = OUT_ACT_DEFER, .want_why = OUT_R_NO_HOSTS},
 	{.name = "h-no-host-passes-defer", .health = 1, .nta = OUT_NTA_VALID,
