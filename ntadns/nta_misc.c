@@ -98,7 +98,7 @@ add_line(struct nta_providers *p, char *line)
 		line++;
 	if (*line == '\0' || *line == '#')
 		return 0;
-	if (p->n >= PROVIDERS_MAX)
+	if (p->n >= PROVIDERS_MAX || strlen(line) > NTA_PROVIDER_MAX)
 		return -1;
 	p->v[p->n] = strdup(line);
 	if (p->v[p->n] == NULL)
@@ -131,8 +131,8 @@ nta_providers_load(const char *path, struct nta_providers **out, char *err,
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL)
 		rc = add_line(p, line);
 	if (ferror(f) || rc != 0) {
-		snprintf(err, errlen, "%s: read error or more than %d entries", path,
-		    PROVIDERS_MAX);
+		snprintf(err, errlen, "%s: read error, more than %d entries or an entry "
+		    "longer than %d bytes", path, PROVIDERS_MAX, NTA_PROVIDER_MAX);
 		fclose(f);
 		nta_providers_free(p);
 		return -1;
@@ -151,6 +151,12 @@ nta_providers_has(const struct nta_providers *p, const char *value, size_t len)
 		if (strlen(p->v[i]) == len && memcmp(p->v[i], value, len) == 0)
 			return 1;
 	return 0;
+}
+
+size_t
+nta_providers_count(const struct nta_providers *p)
+{
+	return p != NULL ? p->n : 0;
 }
 
 void

@@ -228,10 +228,16 @@ struct nta_record {
 
 /* Allow-list of certified provider= values (R-NTA-9); opaque. */
 struct nta_providers;
-/* One value per line, '#' comments, blank lines skipped.  -1 + err on error. */
+/*
+ * One value per line, '#' comments, blank lines and surrounding blanks
+ * skipped.  -1 + err on error, also for an entry longer than
+ * NTA_PROVIDER_MAX (no provider= can match it).  Used by `nta check` and the
+ * delivery policy alike, so both read the file the same way.
+ */
 int nta_providers_load(const char *path, struct nta_providers **out,
     char *err, size_t errlen);
 int nta_providers_has(const struct nta_providers *p, const char *value, size_t len);
+size_t nta_providers_count(const struct nta_providers *p);
 void nta_providers_free(struct nta_providers *p);
 
 /* One TXT record as published: its concatenated strings and the RRset TTL. */

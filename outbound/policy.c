@@ -6,6 +6,7 @@
  */
 #include "outbound/policy.h"
 #include "common/log.h"
+#include "ntadns/ntadns.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define CERTIFIED_MAX 4096
 #define TLS12 0x0303		/* TLS1_2_VERSION, without pulling in OpenSSL */
 
 static const char *const channel_names[] = {
@@ -122,66 +122,6 @@ out_reason_is_security_event(enum out_reason r)
 
 /* ------------------------------------------------------------ config */
 
-/* Trim white space at both ends in place; returns the start. */
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-	    e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int
-certified_load(struct out_policy_cfg *pc, const char *path, char *err,
-    size_t errlen)
-{
-	FILE *f;
-	char line[OUT_PROVIDER_MAX + 64];
-	int rc = 0;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "nta.certified_providers: %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	pc->certified = calloc(CERTIFIED_MAX, sizeof(char *));
-	if (pc->certified == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *v = trim(line);
-
-		if (*v == '\0' || *v == '#')
-			continue;
-		if (strlen(v) >= OUT_PROVIDER_MAX || pc->n_certified >= CERTIFIED_MAX) {
-			snprintf(err, errlen, "nta.certified_providers: %s: entry too "
-			    "long or more than %d entries", path, CERTIFIED_MAX);
-			rc = -1;
-			break;
-		}
-		if ((pc->certified[pc->n_certified] = strdup(v)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			rc = -1;
-			break;
-		}
-		pc->n_certified++;
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "nta.certified_providers: %s: read error", path);
-		rc = -1;
-	}
-	fclose(f);
-	return rc;
-}
-
 int
 out_policy_cfg_init(struct out_policy_cfg *pc, const struct config *c,
     char *err, size_t errlen)
@@ -192,12 +132,17 @@ out_policy_cfg_init(struct out_policy_cfg *pc, const struct config *c,
 	pc->ou_markers = &c->nta_ou_markers;
 	pc->compliant = &c->nta_compliant_domain;
 	if (c->nta_certified_providers != NULL && c->nta_certified_providers[0]) {
+		char why[512];
+
 		pc->certified_set = 1;
-		if (certified_load(pc, c->nta_certified_providers, err, errlen) < 0) {
+		if (nta_providers_load(c->nta_certified_providers, &pc->certified, why,
+		    sizeof(why)) != 0) {
+			snprintf(err, errlen, "nta.certified_providers: %s", why);
 			out_policy_cfg_free(pc);
 			return -1;
 		}
-		log_info("nta-certified-providers", "count=%zu", pc->n_certified);
+		log_info("nta-certified-providers", "count=%zu",
+		    nta_providers_count(pc->certified));
 	} else {
 		/* R-NTA-9: say at start-up that provider= is not checked. */
 		log_warn("nta-provider-unchecked",
@@ -211,27 +156,16 @@ out_policy_cfg_init(struct out_policy_cfg *pc, const struct config *c,
 void
 out_policy_cfg_free(struct out_policy_cfg *pc)
 {
-	size_t i;
-
-	if (pc->certified != NULL) {
-		for (i = 0; i < pc->n_certified; i++)
-			free(pc->certified[i]);
-		free(pc->certified);
-	}
+	nta_providers_free(pc->certified);
 	pc->certified = NULL;
-	pc->n_certified = 0;
 }
 
 static int
 provider_certified(const struct out_policy_cfg *pc, const char *provider)
 {
-	size_t i;
-
 	/* R-NTA-9: exact, case-sensitive match (R-NTA-1). */
-	for (i = 0; i < pc->n_certified; i++)
-		if (strcmp(pc->certified[i], provider) == 0)
-			return 1;
-	return 0;
+	return pc->certified != NULL &&
+	    nta_providers_has(pc->certified, provider, strlen(provider));
 }
 
 /* -------------------------------------------------------------- plan */

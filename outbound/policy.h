@@ -185,10 +185,10 @@ struct out_msg_facts {
 };
 
 /* Policy configuration; out_policy_cfg_init() fills it from struct config. */
+struct nta_providers;
 struct out_policy_cfg {
 	int certified_set;		/* nta.certified_providers configured */
-	size_t n_certified;
-	char **certified;		/* exact provider= values */
+	struct nta_providers *certified;	/* exact provider= values (ntadns) */
 	int64_t portal_after;		/* seconds */
 	int64_t queue_lifetime;		/* seconds */
 	const struct config_list *ou_markers;	/* borrowed from struct config */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ntadns/ntadns.h"
 #include "outbound/policy.h"
 
 /* Host presets: what DNS says about one mail host. */
@@ -400,7 +401,44 @@ hosts_fill(struct out_host_facts *out, const enum hk *k)
 
 static struct config_list one_marker = {.n = 1, .v = {"NTA7516-gecertificeerd"}};
 static struct config_list no_markers = {.n = 0};
-static char *cert_list[] = {"kenmerkNTAsysteem"};
+static struct nta_providers *cert_list;	/* "kenmerkNTAsysteem" (group setup) */
+
+/* A providers file with body, loaded through ntadns as the policy does. */
+static struct nta_providers *
+providers_from(const char *body, char *path, size_t cap)
+{
+	struct nta_providers *p = NULL;
+	char err[256];
+	int fd;
+
+	snprintf(path, cap, "/tmp/ntamsa-cert-XXXXXX");
+	if ((fd = mkstemp(path)) < 0)
+		return NULL;
+	if (write(fd, body, strlen(body)) != (ssize_t)strlen(body) ||
+	    nta_providers_load(path, &p, err, sizeof(err)) != 0)
+		p = NULL;
+	close(fd);
+	return p;
+}
+
+static int
+group_setup(void **state)
+{
+	char path[64];
+
+	(void)state;
+	cert_list = providers_from("kenmerkNTAsysteem\n", path, sizeof(path));
+	unlink(path);
+	return cert_list != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	nta_providers_free(cert_list);
+	return 0;
+}
 
 static void
 setup_row(const struct row *r, struct out_policy_cfg *pc, struct out_msg_facts *m,
@@ -412,7 +450,6 @@ setup_row(const struct row *r, struct out_policy_cfg *pc, struct out_msg_facts *
 	pc->ou_markers = r->markers ? &one_marker : &no_markers;
 	if (r->certified) {
 		pc->certified_set = 1;
-		pc->n_certified = 1;
 		pc->certified = cert_list;
 	}
 	memset(m, 0, sizeof(*m));
@@ -625,9 +662,10 @@ test_cfg_certified_file(void **state)
 	c.nta_certified_providers = strdup(path);
 	assert_int_equal(out_policy_cfg_init(&pc, &c, err, sizeof(err)), 0);
 	assert_int_equal(pc.certified_set, 1);
-	assert_int_equal(pc.n_certified, 2);
-	assert_string_equal(pc.certified[0], "kenmerkNTAsysteem");
-	assert_string_equal(pc.certified[1], "Ander");
+	assert_int_equal(nta_providers_count(pc.certified), 2);
+	assert_true(nta_providers_has(pc.certified, "kenmerkNTAsysteem", 17));
+	assert_true(nta_providers_has(pc.certified, "Ander", 5));
+	assert_false(nta_providers_has(pc.certified, "ander", 5));
 	out_policy_cfg_free(&pc);
 	unlink(path);
 	assert_int_equal(out_policy_cfg_init(&pc, &c, err, sizeof(err)), -1);
@@ -665,5 +703,5 @@ main(void)
 		cmocka_unit_test(test_cfg_certified_file),
 		cmocka_unit_test(test_names),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
