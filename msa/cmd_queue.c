@@ -285,6 +285,14 @@ do_op(struct store *s, const char *op, int argc, char **argv)
 		return 1;
 	}
 	printf("%s: %lld recipient(s)\n", op, (long long)n);
+	/* Nothing left to deliver after a delete: crypto-shred now. */
+	if (strcmp(op, "delete") == 0 && n > 0) {
+		int64_t left = 1;
+		if (store_msg_pending(s, argv[1], &left) == STORE_OK && left == 0) {
+			rc = store_msg_shred(s, argv[1]);
+			printf("data key: %s\n", rc == STORE_OK ? "shredded" : store_strerror(rc));
+		}
+	}
 	if (n > 0) {
 		char detail[96];
 		snprintf(detail, sizeof(detail), "op=%s rcpts=%lld", op, (long long)n);

@@ -145,8 +145,8 @@ store_queue_list(struct store *s, const char *msg_id, store_rcpt_cb cb, void *ar
 	if (rows == NULL)
 		return STORE_ERR;
 	do {
-		rc = rcpt_page(s, "SELECT " RCPT_COLS " WHERE r.id > ?1 AND r.state <> 'deleted'"
-		    " AND m.state <> 'incomplete' AND (?2 IS NULL OR r.msg_id = ?2)"
+		rc = rcpt_page(s, "SELECT " RCPT_COLS " WHERE r.id > ?1 AND m.state <> 'incomplete'"
+		    " AND ((?2 IS NULL AND r.state <> 'deleted') OR r.msg_id = ?2)"
 		    " ORDER BY r.id LIMIT " PAGE_S, bind_list, &l, rows, &n);
 		for (size_t i = 0; rc == STORE_OK && i < n && !stop; i++)
 			stop = cb(&rows[i], arg) != 0;

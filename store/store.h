@@ -193,7 +193,10 @@ typedef int (*store_rcpt_cb)(const struct store_rcpt *r, void *arg);
  */
 int store_queue_due(struct store *s, time_t now, size_t max, store_rcpt_cb cb, void *arg);
 
-/* Every recipient not yet deleted (queue list); msg_id NULL = all messages. */
+/*
+ * msg_id NULL: every recipient not deleted (queue list); else every
+ * recipient of that message, deleted ones included (queue show).
+ */
 int store_queue_list(struct store *s, const char *msg_id, store_rcpt_cb cb, void *arg);
 
 /* Earliest next_attempt of a queued recipient; 0 when none. */
