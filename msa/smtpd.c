@@ -251,6 +251,40 @@ reload_tls(const struct config *c)
 	log_info("tls-reload", "ok=1");
 }
 
+int
+smtp_server_msg_new(struct smtp_server *srv, struct store_msg **out)
+{
+	*out = NULL;
+	if (pthread_rwlock_rdlock(&srv->pub_lock) != 0)
+		return STORE_ERR;
+	int rc = store_msg_new(srv->store, srv->pub, out);
+	(void)pthread_rwlock_unlock(&srv->pub_lock);
+	return rc;
+}
+
+int
+smtp_server_reload_pub(struct smtp_server *srv)
+{
+	char err[512], q[600];
+	struct keys_pub *n = NULL;
+
+	if (keys_load_pub(srv->cfg->data_dir, &n, err, sizeof(err)) != 0) {
+		log_err("pubkey-reload-fail", "error=%s keeping=old", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (pthread_rwlock_wrlock(&srv->pub_lock) != 0) {
+		keys_pub_free(n);
+		return -1;
+	}
+	struct keys_pub *old = srv->pub;
+	srv->pub = n;
+	(void)pthread_rwlock_unlock(&srv->pub_lock);
+	log_info("pubkey-reload", "old_key=%u key=%u", old ? keys_pub_id(old) : 0u,
+	    keys_pub_id(n));
+	keys_pub_free(old);
+	return 0;
+}
+
 /* Stop: no new sessions, 421 to waiting ones, let commits finish. */
 static void
 shutdown_sessions(struct smtp_server *srv)
@@ -290,8 +324,11 @@ serve_loop(struct smtp_server *srv, int fd_sub, int fd_subs, int sfd)
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
+				if (si.ssi_signo == SIGHUP) {
 					reload_tls(srv->cfg);
+					/* After `keys rotate`: seal to the new key from now on. */
+					(void)smtp_server_reload_pub(srv);
+				}
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					return 0;
 			}
@@ -313,6 +350,8 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
 	srv->cfg = c;
 	srv->wake_fd = wake_fd;
 	srv->data_budget = SMTP_DATA_BUDGET;
+	if (pthread_rwlock_init(&srv->pub_lock, NULL) != 0)
+		return -1;
 #ifdef NTAMSA_TEST_BUILD
 	/* Test builds only: a small budget lets a test reach the 452 path. */
 	const char *tb = getenv("NTAMSA_TEST_DATA_BUDGET");
@@ -406,8 +445,6 @@ smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
 		server_free(&srv);
 		return 1;
 	}
-	if (c->auth_cram_md5)
-		log_warn("smtpd-config", "auth_cram_md5=not-supported offered=PLAIN,LOGIN");
 	log_info("smtpd-ready", "submission=%s submissions=%s",
 	    fd_sub >= 0 ? c->submission : "off", fd_subs >= 0 ? c->submissions : "off");
 	int rc = serve_loop(&srv, fd_sub, fd_subs, sfd);

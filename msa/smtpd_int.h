@@ -7,6 +7,7 @@
 #define NTAMSA_MSA_SMTPD_INT_H
 
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -69,7 +70,8 @@ struct keys_pub;
 struct smtp_server {
 	const struct config *cfg;
 	struct store *store;
-	struct keys_pub *pub;
+	struct keys_pub *pub;		/* swapped on SIGHUP or STORE_KEY: pub_lock */
+	pthread_rwlock_t pub_lock;
 	struct smtp_locks *locks;
 	struct smtp_authcache *authcache;
 	struct smtp_rate *rate;
@@ -82,6 +84,19 @@ struct smtp_server {
 };
 
 struct smtp_session;
+struct store_msg;
+
+/*
+ * A new message sealed with the current public key (read under pub_lock,
+ * so a concurrent reload never frees the key in use).  Store error codes.
+ */
+int smtp_server_msg_new(struct smtp_server *srv, struct store_msg **out);
+/*
+ * Load the public key named by keys/current again (after `keys rotate`;
+ * a commit sealed to a retired key fails with STORE_KEY).  0 OK, -1 kept
+ * the old one.
+ */
+int smtp_server_reload_pub(struct smtp_server *srv);
 
 /* The TLS context for a new session (a reference: SSL_CTX_free it). */
 SSL_CTX *smtp_server_ctx(struct smtp_server *srv);

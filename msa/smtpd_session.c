@@ -548,12 +548,40 @@ sender_cb(const char *addr, void *arg)
 	return acct_sender_allowed(k->a, addr) ? 0 : 1;
 }
 
+/* submit_write's sink: keeps the store's own error for the reply. */
+struct store_sink {
+	struct store_msg *sm;
+	int rc;
+};
+
 static int
 store_wr(const void *p, size_t n, void *arg)
 {
-	return store_msg_write(arg, p, n) == STORE_OK ? 0 : -1;
+	struct store_sink *k = arg;
+
+	k->rc = store_msg_write(k->sm, p, n);
+	return k->rc == STORE_OK ? 0 : -1;
 }
 
+/* A short name for the log: grep-able, unlike the sentence. */
+static const char *
+store_err_name(int rc)
+{
+	switch (rc) {
+	case STORE_NOSPACE: return "disk-full";
+	case STORE_RDONLY: return "read-only";
+	case STORE_CORRUPT: return "corrupt";
+	case STORE_KEY: return "store-key-retired";
+	case STORE_TOOBIG: return "too-big";
+	default: return "store-error";
+	}
+}
+
+/*
+ * RFC 3463: a full disk is 452 4.3.1 (the client retries later); anything
+ * else the store cannot do now (read-only, corrupt, I/O) is 451 4.3.0.
+ * The log line names the store's error so an operator knows which.
+ */
 static void
 commit_reply(struct smtp_session *s, int rc, const char *id)
 {
@@ -568,35 +596,77 @@ commit_reply(struct smtp_session *s, int rc, const char *id)
 		/* A full pipe means deliver is already due to wake up. */
 		if (s->srv->wake_fd >= 0 && write(s->srv->wake_fd, &b, 1) < 0 && errno != EAGAIN)
 			log_warn("wake-fail", "errno=%d", errno);
-	} else if (rc == STORE_NOSPACE) {
-		log_err("commit-fail", "error=%s", store_strerror(rc));
-		reply(s, "452 4.3.1 Insufficient system storage");
-	} else {
-		log_err("commit-fail", "error=%s", store_strerror(rc));
-		reply(s, "451 4.3.0 Local error in processing, try again later");
+		return;
 	}
+	char why[200];
+	log_err("commit-fail", "id=%s error=%s reason=%s", id[0] ? id : "-",
+	    store_err_name(rc), log_quote(why, sizeof(why), store_strerror(rc)));
+	if (rc == STORE_NOSPACE)
+		reply(s, "452 4.3.1 Insufficient system storage");
+	else
+		reply(s, "451 4.3.0 Local error in processing, try again later");
 }
 
-/* Header checks, fix-ups, classification, encryption, durable commit. */
-static void
-accept_message(struct smtp_session *s, const struct smtp_data *d)
+/* What one attempt to store the accepted message needs. */
+struct commit_job {
+	struct submit_msg *m;
+	const struct submit_verdict *v;
+	int body8;
+};
+
+/* Write m into sm and commit it (sm is consumed); id gets sm's id. */
+static int
+write_commit(struct smtp_session *s, struct commit_job *j, struct store_msg *sm,
+    char id[STORE_ID_LEN])
 {
+	snprintf(id, STORE_ID_LEN, "%s", store_msg_id(sm));
+	struct submit_env env = {
+		.hostname = s->cfg->hostname, .queue_id = id, .client_ip = s->ip,
+		.client_helo = s->helo, .show_client = s->cfg->received_show_client,
+		.tls = s->ssl != NULL,
+	};
+	struct store_sink k = {.sm = sm, .rc = STORE_OK};
+	int rc = STORE_OK;
+	if (submit_write(j->m, &env, store_wr, &k) != 0)
+		rc = k.rc != STORE_OK ? k.rc : STORE_ERR;
+	for (size_t i = 0; rc == STORE_OK && i < s->n_rcpt; i++)
+		rc = store_msg_add_rcpt(sm, s->rcpt[i]);
+	if (rc != STORE_OK) {
+		store_msg_abort(sm);
+		return rc;
+	}
+	struct store_meta meta = {
+		.account = s->acct->address, .mail_from = s->mail_from,
+		.message_id = j->m->message_id, .cls_health = j->v->health,
+		.cls_score = j->v->score, .cls_reasons = j->v->reasons,
+		.cls_forced = j->v->forced, .body_8bit = j->body8,
+	};
+	return store_msg_commit(sm, &meta);
+}
+
+/*
+ * Header checks, fix-ups, classification, encryption, durable commit.
+ * sm was made (DK sealed) when DATA began, off this post-DATA path; it is
+ * NULL when that failed, and is consumed here whatever happens.
+ */
+static void
+accept_message(struct smtp_session *s, const struct smtp_data *d, struct store_msg *sm)
+{
+	char id[STORE_ID_LEN] = "";
 	struct submit_msg *m = malloc(sizeof(*m));
 	if (m == NULL || submit_parse(d->out, d->out_len, m) != 0) {
+		store_msg_abort(sm);
 		free(m);
 		reply(s, "552 5.3.4 Too many header fields");
 		return;
 	}
 	struct sender_ck k = {.a = s->acct, .n = 0};
 	int rc = submit_header_senders(m, sender_cb, &k);
-	if (rc < 0 || m->n_from == 0) {
-		reply(s, "550 5.6.0 Message needs a valid From header");
+	if (rc != 0 || m->n_from == 0) {
+		store_msg_abort(sm);
 		free(m);
-		return;
-	}
-	if (rc > 0) {
-		reply(s, "550 5.7.1 Header From/Sender address not allowed for this account");
-		free(m);
+		reply(s, rc > 0 ? "550 5.7.1 Header From/Sender address not allowed for this account" :
+		    "550 5.6.0 Message needs a valid From header");
 		return;
 	}
 	struct submit_verdict v;
@@ -605,36 +675,23 @@ accept_message(struct smtp_session *s, const struct smtp_data *d)
 		v.health = 1;	/* fail-safe (R-CLS-3) */
 		snprintf(v.reasons, sizeof(v.reasons), "classifier-error");
 	}
-	struct store_msg *sm = NULL;
-	rc = store_msg_new(s->srv->store, s->srv->pub, &sm);
-	if (rc != STORE_OK) {
-		free(m);
-		commit_reply(s, rc, "");
-		return;
+	struct commit_job j = {.m = m, .v = &v, .body8 = s->body8 || d->eightbit};
+	rc = sm != NULL ? write_commit(s, &j, sm, id) : STORE_KEY;
+	/*
+	 * STORE_KEY: sealed to a key retired since we loaded it (`keys rotate
+	 * --reseal`), or the DATA-start seal failed.  Load the current key and
+	 * seal a fresh message once; a second failure is the client's 4xx.
+	 */
+	if (rc == STORE_KEY) {
+		if (sm != NULL)
+			log_info("commit-retry", "id=%s reason=store-key-retired", id);
+		if (sm == NULL || smtp_server_reload_pub(s->srv) == 0) {
+			struct store_msg *again = NULL;
+			rc = smtp_server_msg_new(s->srv, &again);
+			if (rc == STORE_OK)
+				rc = write_commit(s, &j, again, id);
+		}
 	}
-	char id[STORE_ID_LEN];
-	snprintf(id, sizeof(id), "%s", store_msg_id(sm));
-	struct submit_env env = {
-		.hostname = s->cfg->hostname, .queue_id = id, .client_ip = s->ip,
-		.client_helo = s->helo, .show_client = s->cfg->received_show_client,
-		.tls = s->ssl != NULL,
-	};
-	rc = submit_write(m, &env, store_wr, sm) == 0 ? STORE_OK : STORE_ERR;
-	for (size_t i = 0; rc == STORE_OK && i < s->n_rcpt; i++)
-		rc = store_msg_add_rcpt(sm, s->rcpt[i]);
-	if (rc != STORE_OK) {
-		store_msg_abort(sm);
-		free(m);
-		commit_reply(s, rc, id);
-		return;
-	}
-	struct store_meta meta = {
-		.account = s->acct->address, .mail_from = s->mail_from,
-		.message_id = m->message_id, .cls_health = v.health, .cls_score = v.score,
-		.cls_reasons = v.reasons, .cls_forced = v.forced,
-		.body_8bit = s->body8 || d->eightbit,
-	};
-	rc = store_msg_commit(sm, &meta);
 	free(m);
 	commit_reply(s, rc, id);
 }
@@ -670,6 +727,15 @@ do_data(struct smtp_session *s)
 		return;
 	}
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	/*
+	 * Seal the message's DK (crypto_box_seal, the costly part of
+	 * store_msg_new) while the client sends, not after the final dot.  It
+	 * touches no disk until written to, so dropping it on a refusal or a
+	 * lost connection leaves nothing behind.
+	 */
+	struct store_msg *sm = NULL;
+	if (flush_out(s) == 0 && smtp_server_msg_new(s->srv, &sm) != STORE_OK)
+		sm = NULL;	/* accept_message retries and reports */
 	struct smtp_data d;
 	size_t charged = 0;
 	int over_budget = 0;
@@ -710,10 +776,13 @@ do_data(struct smtp_session *s)
 			reply(s, "452 4.3.1 Insufficient system resources, try again later");
 		else if (d.err != SMTP_D_OK)
 			data_refused(s, d.err);
-		else
-			accept_message(s, &d);
+		else {
+			accept_message(s, &d, sm);
+			sm = NULL;
+		}
 		txn_reset(s);
 	}
+	store_msg_abort(sm);
 	if (d.out != NULL)
 		sodium_memzero(d.out, d.out_cap);
 	smtp_data_free(&d);
