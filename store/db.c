@@ -5,6 +5,7 @@
 #include "store/store_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -523,6 +524,47 @@ apply_pragmas(struct store *s)
 	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000");
 }
 
+/*
+ * The database, -wal and -shm hold sealed DKs, addresses and audit data:
+ * owner-only whatever umask the caller ran with.  A wider mode is fixed and
+ * logged (not refused: a group-readable file is a mistake to repair, not a
+ * reason to stop mail).  O_NOFOLLOW: never chmod what a link points to.
+ */
+static void
+fix_modes(const struct store *s)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char path[sizeof(s->path) + 8];
+	struct stat sb;
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s%s", s->path, sfx[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;	/* not there (yet): SQLite gives it the db's mode */
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 07777) != 0600) {
+			if (fchmod(fd, 0600) == 0)
+				log_warn("store-mode-fixed", "file=ntamsa.db%s old=%04o new=0600",
+				    sfx[i], (unsigned)(sb.st_mode & 07777));
+			else
+				log_warn("store-mode-unfixable", "file=ntamsa.db%s mode=%04o errno=%d",
+				    sfx[i], (unsigned)(sb.st_mode & 07777), errno);
+		}
+		close(fd);
+	}
+}
+
+/* Create the database file 0600 ourselves: no window with the umask's mode. */
+static void
+precreate_db(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);	/* an empty file is a new database to SQLite */
+}
+
 int
 store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 {
@@ -556,6 +598,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 		return STORE_ERR;
 	}
 	(void)pthread_mutexattr_destroy(&ma);
+	precreate_db(s->path);
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -579,6 +622,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 		store_close(s);
 		return rc;
 	}
+	fix_modes(s);
 	if ((rc = store_recover(s)) != STORE_OK) {
 		rc = open_fail(s, data_dir, "cannot remove incomplete messages", err, errlen);
 		store_close(s);
