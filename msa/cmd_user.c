@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PW_MAX 512
 
@@ -45,6 +47,43 @@ read_password(char *pw, size_t pwlen, size_t *n)
 	return l > 0 ? 0 : -1;
 }
 
+/*
+ * From a terminal: prompt on stderr with echo off, twice, so a typo does
+ * not lock the user out and the password never shows on screen or in a
+ * terminal's scrollback.  A pipe is read as is (scripts, tests).
+ */
+static int
+read_password_tty(char *pw, size_t pwlen, size_t *n)
+{
+	struct termios old, quiet;
+	char *again = sodium_malloc(pwlen);
+	size_t n2 = 0;
+	int rc = -1;
+
+	if (again == NULL || tcgetattr(STDIN_FILENO, &old) != 0) {
+		sodium_free(again);
+		return -1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0) {
+		fputs("Password: ", stderr);
+		if (read_password(pw, pwlen, n) == 0) {
+			fputs("Again: ", stderr);
+			if (read_password(again, pwlen, &n2) == 0 && n2 == *n &&
+			    sodium_memcmp(pw, again, *n) == 0)
+				rc = 0;
+			else
+				fputs("ntamsa: user: the passwords differ\n", stderr);
+		}
+		/* Echo back on whatever happened. */
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	}
+	sodium_free(again);
+	return rc;
+}
+
 static int
 set_password(struct store_account *a)
 {
@@ -54,7 +93,10 @@ set_password(struct store_account *a)
 
 	if (pw == NULL)
 		return -1;
-	if (read_password(pw, PW_MAX, &n) != 0)
+	/* Unbuffered: no copy of the password stays in stdio's stdin buffer. */
+	(void)setvbuf(stdin, NULL, _IONBF, 0);
+	if ((isatty(STDIN_FILENO) ? read_password_tty(pw, PW_MAX, &n) :
+	    read_password(pw, PW_MAX, &n)) != 0)
 		fprintf(stderr, "ntamsa: user: give the password as the first line on stdin\n");
 	else if (acct_hash_password(pw, n, a->pwhash) != 0)
 		fprintf(stderr, "ntamsa: user: password hashing failed (out of memory?)\n");
