@@ -562,24 +562,6 @@ struct conn_ctx {
 	time_t now;
 };
 
-/* smtpc facts -> policy TLS facts, exactly as the deliver worker maps them. */
-static void
-probe_tls_facts(const struct probe *p, struct out_tls_facts *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->connected = p->rc != SMTPC_TEMP && p->rc != SMTPC_INTERNAL;
-	t->starttls_offered = p->f.starttls_offered;
-	t->tls = p->f.tls;
-	t->tls_version = p->f.tls_version_num;
-	t->eightbitmime = p->f.ext_8bitmime;
-	t->dane_tlsa_added = p->f.tlsa_added;
-	t->dane_authority = p->f.dane_authority;
-	t->pkix_ok = p->f.verify_code == X509_V_OK ||
-	    p->f.verify_code == X509_V_ERR_HOSTNAME_MISMATCH;
-	t->host_ok = p->f.verify_code == X509_V_OK;
-	t->ou_ok = p->f.ou_ok == 1;
-}
-
 static void
 probe_params(const struct conn_ctx *x, const struct out_hop *hop, const char *addr,
     struct smtpc_tlsa *tl, struct smtpc_params *p)
@@ -632,7 +614,7 @@ probe_one(const struct conn_ctx *x, struct conn_kind *ck, struct probe *p)
 		p->rc = smtpc_open(x->tls, &sp, &sc, &p->f, p->reply, sizeof(p->reply));
 		smtpc_close(sc);
 	}
-	probe_tls_facts(p, &tf);
+	out_tls_facts_from_smtpc(&p->f, p->rc, &tf);
 	p->j = out_policy_judge(p->hop, &ck->m, &tf, &p->why);
 	if (p->rc != SMTPC_OK && (p->j == OUT_PASS || p->why == OUT_R_OK)) {
 		p->j = OUT_FAIL;

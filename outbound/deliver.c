@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <openssl/x509.h>
 
 #include "common/log.h"
 #include "ntadns/ntadns.h"
@@ -236,22 +235,6 @@ note_failure(struct group *g, const struct out_hop *hop, enum out_reason why,
 }
 
 static void
-to_tls_facts(const struct smtpc_facts *f, int rc, struct out_tls_facts *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->connected = rc != SMTPC_TEMP && rc != SMTPC_INTERNAL;
-	t->starttls_offered = f->starttls_offered;
-	t->tls = f->tls;
-	t->tls_version = f->tls_version_num;
-	t->eightbitmime = f->ext_8bitmime;
-	t->dane_tlsa_added = f->tlsa_added;
-	t->dane_authority = f->dane_authority;
-	t->pkix_ok = f->verify_code == X509_V_OK || f->verify_code == X509_V_ERR_HOSTNAME_MISMATCH;
-	t->host_ok = f->verify_code == X509_V_OK;
-	t->ou_ok = f->ou_ok == 1;
-}
-
-static void
 hop_params(struct dctx *d, const struct out_hop *hop, const char *addr,
     struct smtpc_tlsa *tl, struct smtpc_params *p)
 {
@@ -305,7 +288,7 @@ connect_hop(struct dctx *d, struct group *g, const struct out_hop *hop, const ch
 		p.no_starttls = 1;
 		rc = smtpc_open(d->tls, &p, &c, &f, reply, sizeof(reply));
 	}
-	to_tls_facts(&f, rc, &tf);
+	out_tls_facts_from_smtpc(&f, rc, &tf);
 	if (out_policy_judge(hop, &g->m, &tf, &why) == OUT_PASS && rc == SMTPC_OK)
 		return c;
 	if (why == OUT_R_OK)

@@ -224,3 +224,19 @@ out_facts_gather_nta(struct dns_resolver *r, const char *domain, time_t now,
 	df->domain_exists = 1;
 	return gather_txt(r, domain, now, df);
 }
+
+void
+out_tls_facts_from_smtpc(const struct smtpc_facts *f, int rc, struct out_tls_facts *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->connected = rc != SMTPC_TEMP && rc != SMTPC_INTERNAL;
+	t->starttls_offered = f->starttls_offered;
+	t->tls = f->tls || f->verify_failed;
+	t->tls_version = f->tls_version_num;
+	t->eightbitmime = f->ext_8bitmime;
+	t->dane_tlsa_added = f->tlsa_added;
+	t->dane_authority = f->tls ? f->dane_authority : -1;
+	t->pkix_ok = f->chain_ok;
+	t->host_ok = f->host_ok == 1;
+	t->ou_ok = f->ou_ok == 1;
+}

@@ -18,6 +18,7 @@
 
 #include "ntadns/ntadns.h"
 #include "outbound/policy.h"
+#include "outbound/smtpc.h"
 
 /*
  * Fill df for domain at time now.  health: gather the ntamx hosts (NTA
@@ -34,6 +35,18 @@ int out_facts_gather(struct dns_resolver *r, const char *domain, int health,
  */
 int out_facts_gather_nta(struct dns_resolver *r, const char *domain, time_t now,
     struct out_dns_facts *df);
+
+/*
+ * TLS facts of one connection for out_policy_judge(): the smtpc facts of
+ * smtpc_open() (rc its return value).  The one mapping used by the deliver
+ * worker and `nta check --connect`.  A handshake that OpenSSL aborted at
+ * the certificate check counts as TLS reached with the check failed, so the
+ * judgement names the real reason (dane-mismatch, pkix-failed,
+ * hostname-mismatch) instead of tls-failed.  pkix_ok only when the chain
+ * verified (trusted root, signatures, dates), whatever the host name.
+ */
+void out_tls_facts_from_smtpc(const struct smtpc_facts *f, int rc,
+    struct out_tls_facts *t);
 
 /* Map an ntadns state to the policy's. */
 enum out_dns out_facts_state(enum dns_state s);

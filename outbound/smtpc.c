@@ -402,6 +402,7 @@ smtpc_open(struct smtpc_tls *t, const struct smtpc_params *p,
 	c->facts.dane_authority = -1;
 	c->facts.dane_usage = -1;
 	c->facts.ou_ok = -1;
+	c->facts.host_ok = -1;
 	c->fd = sock_connect(p, reply, replylen);
 	if (c->fd < 0) {
 		rc = SMTPC_TEMP;

@@ -40,7 +40,8 @@ enum smtpc_auth {
 	SMTPC_AUTH_NONE = 0,	/* opportunistic: STARTTLS when offered, no checks */
 	SMTPC_AUTH_DANE,	/* usages 2/3 of the given TLSA set (RFC 7672) */
 	SMTPC_AUTH_PKIX,	/* Bijlage C: chain to outbound.ca_file + host name */
-	SMTPC_AUTH_PKIX_OU,	/* Bijlage B: chain to the Bijlage B CA + name + OU marker */
+	SMTPC_AUTH_PKIX_OU,	/* Bijlage B: chain to the Bijlage B CA + OU marker; no
+				 * host name requirement (spec §2, R-FLOW-4) */
 };
 
 const char *smtpc_auth_name(enum smtpc_auth a);
@@ -68,6 +69,15 @@ struct smtpc_facts {
 	int verified;			/* required authentication passed */
 	long verify_code;		/* X509_V_* of the chain check */
 	char verify_text[96];
+	int auth;			/* enum smtpc_auth this connection demanded */
+	int cert_checked;		/* the peer's certificate reached verification */
+	int verify_failed;		/* the handshake stopped at the certificate check
+					 * (OpenSSL aborts it): TLS was reached, the
+					 * peer failed authentication */
+	int chain_ok;			/* chain verified: trusted root, signatures,
+					 * validity dates (host name aside) */
+	int host_ok;			/* -1 not checked (DANE, Bijlage B, regular),
+					 * 0 mismatch, 1 matched (Bijlage C) */
 	int ou_ok;			/* -1 not checked, 0 no marker, 1 marker found */
 	int ext_8bitmime, ext_pipelining, ext_size;
 	uint64_t size_max;		/* SIZE value, 0 = no limit announced */

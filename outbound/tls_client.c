@@ -166,9 +166,14 @@ cert_digest(X509 *x, char out[65])
 }
 
 /*
- * Called by OpenSSL for each certificate; we only note the leaf's digest
- * (so a failed peer is identified in the attempt record) and never change
- * the verdict.
+ * Called by OpenSSL for each certificate.  We note the leaf's digest (so a
+ * failed peer is identified in the attempt record) and that verification
+ * was reached.  The verdict is kept, with one exception: for Bijlage C a
+ * host name mismatch is noted and verification goes on, because OpenSSL
+ * checks the name before signatures and validity dates, so stopping there
+ * would leave unknown whether the chain itself was valid (pkix-failed vs
+ * hostname-mismatch).  judge() still refuses such a session, and nothing
+ * is sent on it.
  */
 static int
 verify_cb(int ok, X509_STORE_CTX *xs)
@@ -177,8 +182,16 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	struct smtpc_facts *f = ssl ? SSL_get_app_data(ssl) : NULL;
 	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
 
-	if (f != NULL && f->peer_sha256[0] == '\0' && leaf != NULL)
+	if (f == NULL)
+		return ok;
+	f->cert_checked = 1;
+	if (f->peer_sha256[0] == '\0' && leaf != NULL)
 		cert_digest(leaf, f->peer_sha256);
+	if (!ok && f->auth == SMTPC_AUTH_PKIX &&
+	    X509_STORE_CTX_get_error(xs) == X509_V_ERR_HOSTNAME_MISMATCH) {
+		f->host_ok = 0;
+		return 1;
+	}
 	return ok;
 }
 
@@ -216,6 +229,7 @@ ssl_prepare(struct smtpc_tls *t, const struct smtpc_params *p, SSL *s,
 	const char *sni = p->auth == SMTPC_AUTH_DANE && p->tlsa_base ? p->tlsa_base : p->host;
 
 	SSL_set_app_data(s, f);
+	f->auth = (int)p->auth;
 	if (SSL_set_tlsext_host_name(s, sni) != 1) {
 		ssl_reason(why, whylen, "SNI");
 		return SMTPC_INTERNAL;
@@ -232,12 +246,17 @@ ssl_prepare(struct smtpc_tls *t, const struct smtpc_params *p, SSL *s,
 		SSL_set_verify(s, SSL_VERIFY_PEER, verify_cb);
 		return SMTPC_OK;
 	case SMTPC_AUTH_PKIX:
-	case SMTPC_AUTH_PKIX_OU:
+		/* Bijlage C: chain and host name, no partial wildcards. */
 		SSL_set_hostflags(s, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(s, p->host) != 1) {
 			ssl_reason(why, whylen, "host name");
 			return SMTPC_INTERNAL;
 		}
+		SSL_set_verify(s, SSL_VERIFY_PEER, verify_cb);
+		return SMTPC_OK;
+	case SMTPC_AUTH_PKIX_OU:
+		/* Bijlage B (spec §2, R-FLOW-4): X.509 chain + OU marker; the
+		 * host name is not part of it. */
 		SSL_set_verify(s, SSL_VERIFY_PEER, verify_cb);
 		return SMTPC_OK;
 	default:
@@ -287,6 +306,11 @@ record_session(SSL *s, struct smtpc_facts *f)
 	f->verify_code = vr;
 	snprintf(f->verify_text, sizeof(f->verify_text), "%s",
 	    X509_verify_cert_error_string(vr));
+	/* verify_cb let only a Bijlage C name mismatch through: then the rest
+	 * of the chain verified. */
+	f->chain_ok = vr == X509_V_OK || (vr == X509_V_ERR_HOSTNAME_MISMATCH && f->host_ok == 0);
+	if (f->auth == SMTPC_AUTH_PKIX && f->host_ok != 0)
+		f->host_ok = vr == X509_V_OK;
 }
 
 /* After a completed handshake: was the required authentication met? */
@@ -307,12 +331,13 @@ judge(struct smtpc_tls *t, const struct smtpc_params *p, SSL *s,
 		    !f->verified ? "failed:dane" : f->dane_usage == 3 ? "dane-ee" : "dane-ta");
 		break;
 	case SMTPC_AUTH_PKIX:
-		f->verified = f->verify_code == X509_V_OK;
-		snprintf(f->result, sizeof(f->result), "%s", f->verified ? "pkix" : "failed:pkix");
+		f->verified = f->verify_code == X509_V_OK && f->chain_ok && f->host_ok == 1;
+		snprintf(f->result, sizeof(f->result), "%s", f->verified ? "pkix" :
+		    f->chain_ok ? "failed:hostname" : "failed:pkix");
 		break;
 	case SMTPC_AUTH_PKIX_OU:
 		f->ou_ok = ou_match(t, SSL_get0_peer_certificate(s));
-		f->verified = f->verify_code == X509_V_OK && f->ou_ok == 1;
+		f->verified = f->verify_code == X509_V_OK && f->chain_ok && f->ou_ok == 1;
 		snprintf(f->result, sizeof(f->result), "%s",
 		    f->verify_code != X509_V_OK ? "failed:pkix" :
 		    f->ou_ok ? "pkix+ou" : "failed:ou");
@@ -361,8 +386,18 @@ tlsc_handshake(struct smtpc_tls *t, const struct smtpc_params *p, int fd,
 		f->verify_code = vr;
 		snprintf(f->verify_text, sizeof(f->verify_text), "%s",
 		    X509_verify_cert_error_string(vr));
+		/*
+		 * OpenSSL aborts the handshake when verification fails; keep that
+		 * apart from a handshake that failed for other reasons, so the
+		 * policy sees a DANE mismatch / PKIX failure and not "no TLS".
+		 */
+		f->verify_failed = f->cert_checked && vr != X509_V_OK;
+		if (f->verify_failed) {
+			f->tls_version_num = SSL_version(s);
+			snprintf(f->tls_version, sizeof(f->tls_version), "%s", SSL_get_version(s));
+		}
 		snprintf(f->result, sizeof(f->result), "failed:%s",
-		    vr != X509_V_OK ? "verify" : "handshake");
+		    f->verify_failed ? "verify" : "handshake");
 		ssl_reason(why, whylen, "TLS handshake failed");
 		SSL_free(s);
 		return SMTPC_CHANNEL;

@@ -4,7 +4,10 @@
  * generated at run time: DANE-EE/TA, unusable TLSA, PKIX names, expiry,
  * wildcards, the Bijlage B OU marker, STARTTLS missing or injected, TLS 1.1,
  * and the transaction (dot-stuffing, pipelining, per-recipient replies,
- * 8BITMIME, SIZE, connection reuse) and an IPv6 peer on ::1.
+ * 8BITMIME, SIZE, connection reuse) and an IPv6 peer on ::1; and the
+ * reason the policy gives each failed connection through the shared facts
+ * mapping (out_tls_facts_from_smtpc), also when OpenSSL aborted the
+ * handshake at the certificate check.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,8 @@
 #include <unistd.h>
 
 #include "outbound/conncache.h"
+#include "outbound/facts.h"
+#include "outbound/policy.h"
 #include "outbound/smtpc.h"
 
 #define PEER_ADDR "127.0.60.1"
@@ -265,6 +270,88 @@ test_verify(void **state)
 	}
 }
 
+/* smtpc facts -> policy judgement: the reason each failure gets. */
+struct jcase {
+	const char *name;
+	const char *opts, *host;
+	enum out_channel ch;
+	enum out_verify verify;
+	const char *tlsa_cert;		/* DANE: record made from this cert */
+	int usage, selector;
+	enum out_judgement want;
+	enum out_reason want_why;
+	int want_verify_failed;		/* handshake aborted at the certificate */
+};
+
+static const struct jcase jcases[] = {
+	{"dane-ee mismatch", "cert=self", "mx.good.test", OUT_CH_DANE, OUT_VERIFY_DANE, "good", 3, 1, OUT_FAIL, OUT_R_DANE_MISMATCH, 1},
+	{"dane-ta expired leaf", "cert=expired", "mx.good.test", OUT_CH_DANE, OUT_VERIFY_DANE, "ca", 2, 0, OUT_FAIL, OUT_R_DANE_MISMATCH, 1},
+	{"dane-ta wrong name", "cert=good", "mx.other.test", OUT_CH_DANE, OUT_VERIFY_DANE, "ca", 2, 0, OUT_FAIL, OUT_R_DANE_MISMATCH, 1},
+	{"dane-ee match", "cert=self", "mx.good.test", OUT_CH_DANE, OUT_VERIFY_DANE, "self", 3, 1, OUT_PASS, OUT_R_OK, 0},
+	{"bijlage-c good", "cert=good", "mx.good.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_PASS, OUT_R_OK, 0},
+	{"bijlage-c valid chain, wrong name", "cert=good", "mx.bad.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_HOSTNAME_MISMATCH, 0},
+	{"bijlage-c expired", "cert=expired", "mx.good.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_PKIX_FAILED, 1},
+	{"bijlage-c expired and wrong name", "cert=expired", "mx.bad.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_PKIX_FAILED, 1},
+	{"bijlage-c untrusted", "cert=self", "not-the-host", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_PKIX_FAILED, 1},
+	{"bijlage-c partial wildcard", "cert=wild", "mx1.good.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_HOSTNAME_MISMATCH, 0},
+	{"bijlage-b ou, other host name", "cert=ou", "mx.elsewhere.test", OUT_CH_BIJLAGE_B, OUT_VERIFY_PKIX_OU, NULL, 0, 0, OUT_PASS, OUT_R_OK, 0},
+	{"bijlage-b expired", "cert=expired", "mx.good.test", OUT_CH_BIJLAGE_B, OUT_VERIFY_PKIX_OU, NULL, 0, 0, OUT_FAIL, OUT_R_PKIX_FAILED, 1},
+	{"bijlage-b untrusted", "cert=self", "mx.good.test", OUT_CH_BIJLAGE_B, OUT_VERIFY_PKIX_OU, NULL, 0, 0, OUT_FAIL, OUT_R_PKIX_FAILED, 1},
+	{"bijlage-b no ou", "cert=good", "mx.good.test", OUT_CH_BIJLAGE_B, OUT_VERIFY_PKIX_OU, NULL, 0, 0, OUT_FAIL, OUT_R_OU_MISMATCH, 0},
+	{"tls 1.1 peer: no tls", "cert=good,tls=1.1", "mx.good.test", OUT_CH_BIJLAGE_C, OUT_VERIFY_PKIX_HOST, NULL, 0, 0, OUT_FAIL, OUT_R_TLS_FAILED, 0},
+	{"no starttls", "nostarttls", "mx.good.test", OUT_CH_BIJLAGE_B, OUT_VERIFY_PKIX_OU, NULL, 0, 0, OUT_FAIL, OUT_R_NO_STARTTLS, 0},
+};
+
+static void
+test_judge_reason(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(jcases) / sizeof(jcases[0]); i++) {
+		const struct jcase *v = &jcases[i];
+		struct out_host_facts hf;
+		struct out_hop hop = {.host = &hf, .channel = v->ch, .verify = v->verify};
+		struct out_msg_facts m = {.health = 1};
+		struct out_tls_facts tf;
+		struct smtpc_params p;
+		struct smtpc_tlsa rec;
+		struct smtpc_facts f;
+		struct smtpc *c = NULL;
+		uint8_t data[4096];
+		char reply[SMTPC_REPLY_MAX];
+		enum out_reason why;
+		enum out_judgement j;
+		int rc;
+
+		memset(&hf, 0, sizeof(hf));
+		snprintf(hf.name, sizeof(hf.name), "%s", v->host);
+		fill_params(&p, v->opts, v->host);
+		p.nta = 1;
+		p.auth = v->verify == OUT_VERIFY_DANE ? SMTPC_AUTH_DANE :
+		    v->verify == OUT_VERIFY_PKIX_HOST ? SMTPC_AUTH_PKIX : SMTPC_AUTH_PKIX_OU;
+		if (v->tlsa_cert != NULL) {
+			rec = (struct smtpc_tlsa){.usage = (uint8_t)v->usage,
+			    .selector = (uint8_t)v->selector, .mtype = 1, .data = data};
+			rec.len = tlsa_data(v->tlsa_cert, v->selector, 1, data, sizeof(data));
+			p.tlsa = &rec;
+			p.n_tlsa = 1;
+		}
+		rc = smtpc_open(tls, &p, &c, &f, reply, sizeof(reply));
+		out_tls_facts_from_smtpc(&f, rc, &tf);
+		j = out_policy_judge(&hop, &m, &tf, &why);
+		if (j != v->want || why != v->want_why || f.verify_failed != v->want_verify_failed ||
+		    (j == OUT_PASS) != (rc == SMTPC_OK))
+			fail_msg("%s: got %s %s verify_failed %d rc %d (%s, %s), want %s %s %d",
+			    v->name, j == OUT_PASS ? "pass" : "fail", out_reason_name(why),
+			    f.verify_failed, rc, f.result, f.verify_text,
+			    v->want == OUT_PASS ? "pass" : "fail", out_reason_name(v->want_why),
+			    v->want_verify_failed);
+		/* A refused peer is never handed out, whatever the reason. */
+		if (rc != SMTPC_OK)
+			assert_null(c);
+		smtpc_close(c);
+	}
+}
+
 struct src {
 	const char *data;
 	size_t len, off, step;
@@ -479,6 +566,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_judge_reason),
 		cmocka_unit_test(test_send_reuse),
 		cmocka_unit_test(test_rcpt_results),
 		cmocka_unit_test(test_limits),
