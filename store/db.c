@@ -528,35 +528,38 @@ apply_pragmas(struct store *s)
  * The database, -wal and -shm hold sealed DKs, addresses and audit data:
  * owner-only whatever umask the caller ran with.  A wider mode is fixed and
  * logged (not refused: a group-readable file is a mistake to repair, not a
- * reason to stop mail).  O_NOFOLLOW: never chmod what a link points to.
+ * reason to stop mail).  Done by path, before SQLite opens anything: closing
+ * any descriptor of a database file drops every POSIX lock this process
+ * holds on it, so we never open one.  A -wal or -shm SQLite creates later
+ * gets the database file's mode.  AT_SYMLINK_NOFOLLOW: never chmod what a
+ * link points to.
  */
 static void
-fix_modes(const struct store *s)
+fix_modes(const char *db)
 {
 	static const char *const sfx[] = {"", "-wal", "-shm"};
-	char path[sizeof(s->path) + 8];
+	char path[4096 + 8];		/* struct store path + "-wal" */
 	struct stat sb;
 
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		int n = snprintf(path, sizeof(path), "%s%s", s->path, sfx[i]);
-		if (n < 0 || (size_t)n >= sizeof(path))
+		int n = snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
+		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &sb) != 0 ||
+		    !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) == 0600)
 			continue;
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0)
-			continue;	/* not there (yet): SQLite gives it the db's mode */
-		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 07777) != 0600) {
-			if (fchmod(fd, 0600) == 0)
-				log_warn("store-mode-fixed", "file=ntamsa.db%s old=%04o new=0600",
-				    sfx[i], (unsigned)(sb.st_mode & 07777));
-			else
-				log_warn("store-mode-unfixable", "file=ntamsa.db%s mode=%04o errno=%d",
-				    sfx[i], (unsigned)(sb.st_mode & 07777), errno);
-		}
-		close(fd);
+		if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == 0)
+			log_warn("store-mode-fixed", "file=ntamsa.db%s old=%04o new=0600",
+			    sfx[i], (unsigned)(sb.st_mode & 07777));
+		else
+			log_warn("store-mode-unfixable", "file=ntamsa.db%s mode=%04o errno=%d",
+			    sfx[i], (unsigned)(sb.st_mode & 07777), errno);
 	}
 }
 
-/* Create the database file 0600 ourselves: no window with the umask's mode. */
+/*
+ * Create the database file 0600 ourselves: no window with the umask's mode.
+ * O_EXCL: we only ever close a descriptor of a file that did not exist, so
+ * no lock of this process can be on it.
+ */
 static void
 precreate_db(const char *path)
 {
@@ -599,6 +602,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 	}
 	(void)pthread_mutexattr_destroy(&ma);
 	precreate_db(s->path);
+	fix_modes(s->path);
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -622,7 +626,6 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 		store_close(s);
 		return rc;
 	}
-	fix_modes(s);
 	if ((rc = store_recover(s)) != STORE_OK) {
 		rc = open_fail(s, data_dir, "cannot remove incomplete messages", err, errlen);
 		store_close(s);
