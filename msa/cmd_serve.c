@@ -7,6 +7,7 @@
  * and SIGHUP (smtpd reloads its TLS certificate).
  */
 #include "common/log.h"
+#include "keys/keys.h"
 #include "msa/cmd.h"
 #include "msa/smtpd.h"
 #include "outbound/deliver.h"
@@ -16,6 +17,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,59 @@ struct master {
 	int failed;
 };
 
+/*
+ * The store-key passphrase (NTAMSA_KEY_PASSPHRASE or _FD), read once by the
+ * master and then gone from the environment: smtpd faces the network and
+ * needs no secret at all, and an environment is inherited by everything a
+ * process starts and readable in /proc/PID/environ.  The master keeps it in
+ * guarded memory so that a restarted deliver worker gets it again.
+ */
+static char *serve_pass;
+
+static int
+serve_passphrase_take(void)
+{
+	char err[256], q[300];
+
+	if (keys_passphrase_read(&serve_pass, err, sizeof(err)) != KEYS_OK) {
+		log_err("serve", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	/* Wipe the string in place: unsetenv alone leaves it in /proc/PID/environ. */
+	char *v = getenv("NTAMSA_KEY_PASSPHRASE");
+	if (v != NULL)
+		sodium_memzero(v, strlen(v));
+	if (unsetenv("NTAMSA_KEY_PASSPHRASE") != 0 || unsetenv("NTAMSA_KEY_PASSPHRASE_FD") != 0)
+		return -1;
+	return 0;
+}
+
+/* In a worker that must hold no secret (smtpd): wipe the inherited copy. */
+static void
+serve_passphrase_forget(void)
+{
+	keys_passphrase_free(serve_pass);	/* sodium_free: zeroed, unmapped */
+	serve_pass = NULL;
+}
+
+/*
+ * In the deliver child: give deliver the passphrase.  outbound/deliver.c
+ * reads it with keys_passphrase_get() from NTAMSA_KEY_PASSPHRASE, so it goes
+ * back into this child's environment only (a heap copy, not the
+ * /proc/PID/environ block).  Once out_deliver_main() takes the passphrase
+ * as an argument, pass serve_pass there instead and drop the setenv.
+ */
+static int
+serve_passphrase_to_deliver(void)
+{
+	int rc = 0;
+
+	if (serve_pass != NULL)
+		rc = setenv("NTAMSA_KEY_PASSPHRASE", serve_pass, 1);
+	serve_passphrase_forget();
+	return rc;
+}
+
 static int
 drop_privileges(void *arg)
 {
@@ -73,6 +128,7 @@ worker_body(struct master *m, int w)
 {
 	close(m->sfd);
 	if (w == W_SMTPD) {
+		serve_passphrase_forget();
 		/* Signals stay blocked: smtpd reads them from its own signalfd. */
 		close(m->wake[1]);
 		/* smtpd drops after loading its TLS key (which may be root-only). */
@@ -88,6 +144,8 @@ worker_body(struct master *m, int w)
 		close(m->fd_subs);
 	close(m->wake[0]);
 	log_set_proc("deliver");
+	if (serve_passphrase_to_deliver() != 0)
+		return 1;
 	return out_deliver_main(m->cfg, m->wake[1]);
 }
 
@@ -276,9 +334,14 @@ cmd_serve(const struct config *c, int argc, char **argv)
 		    "(AUTH PLAIN and LOGIN under TLS only); remove the key or set it to no\n");
 		return 1;
 	}
+	if (serve_passphrase_take() != 0) {
+		fprintf(stderr, "ntamsa: serve: the store key passphrase is set but unusable (see log)\n");
+		return 1;
+	}
 	if (master_init(&m, c) != 0) {
 		fprintf(stderr, "ntamsa: serve: cannot start (see log)\n");
 		master_close(&m);
+		serve_passphrase_forget();
 		return 1;
 	}
 	if (m.drop == 0 && geteuid() == 0)
@@ -292,6 +355,7 @@ cmd_serve(const struct config *c, int argc, char **argv)
 	if (master_loop(&m) != 0 || m.failed)
 		rc = 1;
 	master_close(&m);
+	serve_passphrase_forget();
 	log_info("master-exit", "rc=%d", rc);
 	return rc;
 }
