@@ -401,6 +401,10 @@ print_check_text(const struct check *k)
 	}
 	printf("channel: %s\n", k->undeliverable && k->n_hosts == 0 ? "undeliverable" :
 	    nta_channel_name(k->channel));
+	/* What the deliver worker does then (outbound/policy.c, R-FLOW-9): a
+	 * DSN, for health mail too, whatever the NTA record says. */
+	if (k->undeliverable && k->n_hosts == 0)
+		printf("bounce: 556 5.1.10 (null MX)\n");
 }
 
 static void
