@@ -537,6 +537,7 @@ struct pool {
 	size_t n, left;
 	int quit;
 	struct out_slots slots;
+	unsigned long round;		/* scan counter: sender-compliance cache */
 	size_t nth;
 	pthread_t th[WORKERS];
 	struct dctx wd[WORKERS];
@@ -577,6 +578,7 @@ worker(void *arg)
 		if (p->quit || i < 0)
 			break;
 		p->st[i] = 1;
+		d->round = p->round;
 		pthread_mutex_unlock(&p->mu);
 		deliver_group(d, &p->g[i], time(NULL));
 		pthread_mutex_lock(&p->mu);
@@ -629,6 +631,7 @@ round_once(struct dctx *d, struct pool *p, struct due *du)
 	pthread_mutex_lock(&p->mu);
 	p->st = st;
 	p->n = p->left = n;
+	p->round++;
 	pthread_cond_broadcast(&p->work_cv);
 	while (p->left > 0)
 		pthread_cond_wait(&p->done_cv, &p->mu);

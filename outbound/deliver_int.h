@@ -21,6 +21,20 @@ struct out_dkim;
 struct dns_resolver;
 struct pool;
 
+/*
+ * R-HDR-1 sender compliance, looked up once per sending domain per round
+ * (a round is short, so the answer stays fresh in the R-FLOW-8 sense).
+ */
+#define SENDER_CACHE_MAX 16
+struct sender_cache {
+	unsigned long round;
+	size_t n;
+	struct {
+		char dom[256];
+		int ok;
+	} e[SENDER_CACHE_MAX];
+};
+
 struct dctx {
 	const struct config *c;
 	struct store *s;
@@ -33,6 +47,8 @@ struct dctx {
 	struct out_conncache *cc;
 	const char *helo;
 	struct pool *pool;		/* the worker pool (deliver.c) */
+	unsigned long round;		/* the scan this worker's group belongs to */
+	struct sender_cache sc;		/* per worker thread */
 };
 
 /* The message as it leaves: DKIM-Signature + rewritten header + body. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "outbound/dkim.h"
@@ -112,21 +113,37 @@ msg_free_header(char *hdr, size_t len)
 
 /*
  * R-HDR-1: configured as compliant, or the sender's domain publishes a
- * valid NTA record right now (its DNS facts, as for a recipient).
+ * valid NTA record right now (its own TXT set; the recipient-side facts of
+ * regular mail do not look it up).  Cached per domain for this round.
  */
 static int
 sender_compliant(struct dctx *d, const char *dom, time_t now)
 {
+	struct sender_cache *sc = &d->sc;
 	struct out_dns_facts *df;
 	int ok;
 
 	if (out_policy_sender_compliant(&d->pc, dom, NULL, now))
 		return 1;
+	if (sc->round != d->round) {
+		sc->round = d->round;
+		sc->n = 0;
+	}
+	for (size_t i = 0; i < sc->n; i++)
+		if (strcasecmp(sc->e[i].dom, dom) == 0)
+			return sc->e[i].ok;
 	if ((df = calloc(1, sizeof(*df))) == NULL)
 		return 0;
-	ok = out_facts_gather(d->res, dom, 0, (uint16_t)d->c->out_port, now, df) == 0 &&
-	    out_policy_sender_compliant(&d->pc, dom, df, now);
+	if (out_facts_gather_nta(d->res, dom, now, df) != 0) {
+		free(df);
+		return 0;	/* a local failure is no evidence; not cached */
+	}
+	ok = out_policy_sender_compliant(&d->pc, dom, df, now);
 	free(df);
+	if (sc->n < SENDER_CACHE_MAX && strlen(dom) < sizeof(sc->e[0].dom)) {
+		snprintf(sc->e[sc->n].dom, sizeof(sc->e[0].dom), "%s", dom);
+		sc->e[sc->n++].ok = ok;
+	}
 	return ok;
 }
 
@@ -136,7 +153,8 @@ rewrite(struct msgsrc *m, const char *hdr, size_t hl, int nta, time_t now,
     char **rw, size_t *rwlen, size_t *rwcap)
 {
 	char dom[256] = "";
-	struct out_rw_opts o = {.nta_channel = nta, .provider_id = m->d->c->nta_provider_id};
+	struct out_rw_opts o = {.nta_channel = nta, .provider_id = m->d->c->nta_provider_id,
+	    .extra_strip = &m->d->c->nta_strip_header};
 
 	if (nta && out_rw_from_domain(hdr, hl, dom, sizeof(dom)) == OUT_RW_OK)
 		o.sender_compliant = sender_compliant(m->d, dom, now);
