@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "ntadns/ntadns.h"
@@ -682,6 +683,7 @@ pool_stop(struct pool *p)
 	for (size_t i = 0; i < p->nth; i++) {
 		pthread_join(p->th[i], NULL);
 		dns_resolver_free(p->wd[i].res);
+		dctx_free_reloaded(&p->wd[i]);
 	}
 	free(p->g);
 }
@@ -721,7 +723,7 @@ wait_work(struct dctx *d, int wake_fd)
 static int
 setup(struct dctx *d, const struct config *c)
 {
-	char err[512], *pass = keys_passphrase_get();
+	char err[512];
 	const char *const *ou = (const char *const *)c->nta_ou_markers.v;
 	struct smtpc_tls_conf tc = {.ca_file = c->out_ca_file,
 	    .bijlage_b_ca_file = c->nta_bijlage_b_ca_file, .ou_markers = ou,
@@ -730,8 +732,7 @@ setup(struct dctx *d, const struct config *c)
 
 	d->c = c;
 	d->helo = c->out_helo[0] ? c->out_helo : c->hostname;
-	rc = keys_load_ring(c->data_dir, pass, &d->ring, err, sizeof(err));
-	keys_passphrase_free(pass);
+	rc = keys_load_ring(c->data_dir, d->pass, &d->ring, err, sizeof(err));
 	if (rc != 0 || keys_load_pub(c->data_dir, &d->pub, err, sizeof(err)) != 0 ||
 	    store_open(c->data_dir, &d->s, err, sizeof(err)) != 0 ||
 	    out_dkim_load(c, &d->dkim, err, sizeof(err)) != 0 ||
@@ -757,13 +758,41 @@ teardown(struct dctx *d)
 	keys_ring_free(d->ring);
 }
 
+/* A guarded copy of the passphrase (NULL stays NULL); 0 OK. */
+static int
+pass_copy(const char *in, char **out)
+{
+	size_t n;
+
+	*out = NULL;
+	if (in == NULL)
+		return 0;
+	n = strlen(in) + 1;
+	if ((*out = sodium_malloc(n)) == NULL)
+		return -1;
+	memcpy(*out, in, n);
+	return 0;
+}
+
 int
 out_deliver_main(const struct config *c, int wake_fd)
 {
+	char *pass = keys_passphrase_get();
+	int rc = out_deliver_run(c, wake_fd, pass);
+
+	keys_passphrase_free(pass);
+	return rc;
+}
+
+int
+out_deliver_run(const struct config *c, int wake_fd, const char *passphrase)
+{
 	struct dctx d;
+	char *pass = NULL;
 	struct due *du = calloc(1, sizeof(*du));
 	struct sigaction sa;
 	static struct pool pool;
+	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	memset(&sa, 0, sizeof(sa));
@@ -772,17 +801,16 @@ out_deliver_main(const struct config *c, int wake_fd)
 	sa.sa_handler = on_term;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (du == NULL || sigaction(SIGTERM, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
-	    setup(&d, c) != 0) {
-		teardown(&d);
-		free(du);
-		return 1;
-	}
+	if (du == NULL || pass_copy(passphrase, &pass) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		goto out;
+	/* Kept for the life of the worker: a rotation reloads the ring. */
+	d.pass = pass;
+	if (setup(&d, c) != 0)
+		goto out;
 	if (pool_start(&d, &pool) != 0) {
 		pool_stop(&pool);
-		teardown(&d);
-		free(du);
-		return 1;
+		goto out;
 	}
 	log_info("deliver-start", "helo=%s port=%lld workers=%d", d.helo,
 	    (long long)c->out_port, WORKERS);
@@ -796,7 +824,10 @@ out_deliver_main(const struct config *c, int wake_fd)
 	}
 	log_info("deliver-stop", "reason=sigterm");
 	pool_stop(&pool);
+	rc = 0;
+out:
 	teardown(&d);
 	free(du);
-	return 0;
+	sodium_free(pass);
+	return rc;
 }

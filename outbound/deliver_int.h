@@ -40,6 +40,8 @@ struct dctx {
 	struct store *s;
 	struct keys_ring *ring;
 	struct keys_pub *pub;
+	int own_ring, own_pub;		/* this worker reloaded them (free its own) */
+	const char *pass;		/* guarded; owned by out_deliver_run */
 	struct out_dkim *dkim;
 	struct dns_resolver *res;	/* per worker thread: not thread-safe */
 	struct smtpc_tls *tls;
@@ -50,6 +52,15 @@ struct dctx {
 	unsigned long round;		/* the scan this worker's group belongs to */
 	struct sender_cache sc;		/* per worker thread */
 };
+
+/*
+ * After STORE_KEY (a key rotation since these were loaded): load the key
+ * ring / public key again into this worker's d.  0 OK, -1 failed (logged).
+ */
+int dctx_reload_ring(struct dctx *d);
+int dctx_reload_pub(struct dctx *d);
+/* Free what a worker reloaded (not the originals, shared by all workers). */
+void dctx_free_reloaded(struct dctx *d);
 
 /* The message as it leaves: DKIM-Signature + rewritten header + body. */
 struct msgsrc;

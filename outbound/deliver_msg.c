@@ -32,6 +32,64 @@ struct msgsrc {
 	size_t skipped;
 };
 
+int
+dctx_reload_ring(struct dctx *d)
+{
+	struct keys_ring *r = NULL;
+	char err[256], q[300];
+
+	if (keys_load_ring(d->c->data_dir, d->pass, &r, err, sizeof(err)) != 0) {
+		log_err("key-reload", "what=ring error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	/* The original ring is shared by every worker: only our own goes. */
+	if (d->own_ring)
+		keys_ring_free(d->ring);
+	d->ring = r;
+	d->own_ring = 1;
+	log_info("key-reload", "what=ring");
+	return 0;
+}
+
+int
+dctx_reload_pub(struct dctx *d)
+{
+	struct keys_pub *p = NULL;
+	char err[256], q[300];
+
+	if (keys_load_pub(d->c->data_dir, &p, err, sizeof(err)) != 0) {
+		log_err("key-reload", "what=pub error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
+	if (d->own_pub)
+		keys_pub_free(d->pub);
+	d->pub = p;
+	d->own_pub = 1;
+	log_info("key-reload", "what=pub key=%u", keys_pub_id(p));
+	return 0;
+}
+
+void
+dctx_free_reloaded(struct dctx *d)
+{
+	if (d->own_ring)
+		keys_ring_free(d->ring);
+	if (d->own_pub)
+		keys_pub_free(d->pub);
+	d->own_ring = d->own_pub = 0;
+}
+
+/* store_reader_open, once more with a reloaded ring after STORE_KEY. */
+static int
+reader_open(struct dctx *d, const char *msg_id, struct store_reader **rd)
+{
+	int rc = store_reader_open(d->s, d->ring, msg_id, rd);
+
+	if (rc == STORE_KEY && dctx_reload_ring(d) == 0)
+		rc = store_reader_open(d->s, d->ring, msg_id, rd);
+	return rc;
+}
+
 static void
 wipe_free(char *p, size_t len)
 {
@@ -86,7 +144,7 @@ msg_load_header(struct dctx *d, const char *msg_id, char **hdr, size_t *len)
 
 	*hdr = NULL;
 	*len = 0;
-	if (store_reader_open(d->s, d->ring, msg_id, &rd) != STORE_OK)
+	if (reader_open(d, msg_id, &rd) != STORE_OK)
 		return MSG_TEMP;
 	rc = read_header(rd, &buf, &cap, &have, &hl);
 	store_reader_close(rd);
@@ -206,7 +264,7 @@ prepare(struct msgsrc *m, int nta, time_t now)
 	size_t cap = 0, have = 0, hl = 0, rwlen = 0, rwcap = 0, siglen = 0;
 	int rc;
 
-	if (store_reader_open(m->d->s, m->d->ring, m->msg_id, &m->rd) != STORE_OK)
+	if (reader_open(m->d, m->msg_id, &m->rd) != STORE_OK)
 		return MSG_TEMP;
 	rc = read_header(m->rd, &buf, &cap, &have, &hl);
 	if (rc == MSG_OK)
@@ -298,7 +356,7 @@ msgsrc_read(void *arg, void *buf, size_t len)
 		return (ssize_t)k;
 	}
 	if (m->rd == NULL) {
-		if (store_reader_open(m->d->s, m->d->ring, m->msg_id, &m->rd) != STORE_OK)
+		if (reader_open(m->d, m->msg_id, &m->rd) != STORE_OK)
 			return -1;
 		if (skip_header(m, buf, len) != 0)
 			return -1;
@@ -319,7 +377,7 @@ msgsrc_free(struct msgsrc *m)
 
 /* The DSN goes in as a new message from the null sender (no loops). */
 static int
-dsn_store(struct dctx *d, const char *to, const char *buf, size_t len)
+dsn_store_once(struct dctx *d, const char *to, const char *buf, size_t len)
 {
 	struct store_msg *sm = NULL;
 	struct store_meta meta = {.account = "", .mail_from = "", .message_id = ""};
@@ -333,6 +391,20 @@ dsn_store(struct dctx *d, const char *to, const char *buf, size_t len)
 		return rc;
 	}
 	return store_msg_commit(sm, &meta);
+}
+
+/*
+ * After `keys rotate --reseal` the key we loaded at start is retired and the
+ * database refuses DKs sealed to it (STORE_KEY): reload it, try once more.
+ */
+static int
+dsn_store(struct dctx *d, const char *to, const char *buf, size_t len)
+{
+	int rc = dsn_store_once(d, to, buf, len);
+
+	if (rc == STORE_KEY && dctx_reload_pub(d) == 0)
+		rc = dsn_store_once(d, to, buf, len);
+	return rc;
 }
 
 int
