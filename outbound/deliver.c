@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <sodium.h>
 
 #include "common/log.h"
 #include "ntadns/ntadns.h"
@@ -758,37 +757,16 @@ teardown(struct dctx *d)
 	keys_ring_free(d->ring);
 }
 
-/* A guarded copy of the passphrase (NULL stays NULL); 0 OK. */
-static int
-pass_copy(const char *in, char **out)
-{
-	size_t n;
-
-	*out = NULL;
-	if (in == NULL)
-		return 0;
-	n = strlen(in) + 1;
-	if ((*out = sodium_malloc(n)) == NULL)
-		return -1;
-	memcpy(*out, in, n);
-	return 0;
-}
-
 int
 out_deliver_main(const struct config *c, int wake_fd)
 {
-	char *pass = keys_passphrase_get();
-	int rc = out_deliver_run(c, wake_fd, pass);
-
-	keys_passphrase_free(pass);
-	return rc;
+	return out_deliver_run(c, wake_fd, keys_passphrase_get());
 }
 
 int
-out_deliver_run(const struct config *c, int wake_fd, const char *passphrase)
+out_deliver_run(const struct config *c, int wake_fd, char *passphrase)
 {
 	struct dctx d;
-	char *pass = NULL;
 	struct due *du = calloc(1, sizeof(*du));
 	struct sigaction sa;
 	static struct pool pool;
@@ -801,11 +779,10 @@ out_deliver_run(const struct config *c, int wake_fd, const char *passphrase)
 	sa.sa_handler = on_term;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (du == NULL || pass_copy(passphrase, &pass) != 0 ||
-	    sigaction(SIGTERM, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+	if (du == NULL || sigaction(SIGTERM, &sa, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		goto out;
 	/* Kept for the life of the worker: a rotation reloads the ring. */
-	d.pass = pass;
+	d.pass = passphrase;
 	if (setup(&d, c) != 0)
 		goto out;
 	if (pool_start(&d, &pool) != 0) {
@@ -828,6 +805,6 @@ out_deliver_run(const struct config *c, int wake_fd, const char *passphrase)
 out:
 	teardown(&d);
 	free(du);
-	sodium_free(pass);
+	keys_passphrase_free(passphrase);
 	return rc;
 }

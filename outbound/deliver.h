@@ -16,11 +16,14 @@
 int out_deliver_main(const struct config *c, int wake_fd);
 
 /*
- * The same with the passphrase handed over in memory (NULL = the secret is
- * not sealed); the worker keeps its own guarded copy, the caller may wipe
- * its one as soon as this is called.  The copy is needed again when a key
- * rotation makes the ring reload (STORE_KEY).
+ * The same with the passphrase handed over in memory, never through the
+ * environment: passphrase is a keys_passphrase_read() string (guarded
+ * memory) or NULL when the secret is not sealed, and the worker takes it
+ * over (keeps it for the ring reload after a key rotation, STORE_KEY, and
+ * frees it with keys_passphrase_free).  From `serve`:
+ *     char *p = serve_pass; serve_pass = NULL;
+ *     return out_deliver_run(m->cfg, m->wake[1], p);
  */
-int out_deliver_run(const struct config *c, int wake_fd, const char *passphrase);
+int out_deliver_run(const struct config *c, int wake_fd, char *passphrase);
 
 #endif
