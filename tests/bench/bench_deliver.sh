@@ -30,7 +30,11 @@
 # Prints messages/s for both, the ratio, and connection reuse: TLS handshakes
 # and connections the receiver logged during each run.  Never fails on a
 # number.  Run as root (ports 25/53 on loopback, Postfix's users, unshare).
-#   N (1000) SIZE (2048) SESS (4 injecting sessions) CLASS (health|clean)
+# ntamsa's figures are cross-checked against its stored attempt records
+# (`ntamsa log export`, the proof of delivery): delivered records and
+# their auth result (dane-ee expected).
+#   N (1000; MSGS is accepted too) SIZE (2048) SESS (4 injecting sessions)
+#   CLASS (health|clean)
 #   ROUNDS (2; the best rate of each side is compared: the machine is shared)
 #   TIMEOUT (300 s per delivery run) KEEP_TMP (keep the work dir)
 set -u
@@ -38,7 +42,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BIN=${NTAMSA_REL_BIN:-$ROOT/ntamsa}
 LOAD=$ROOT/tests/bench/bench_deliver_load.py
-N=${N:-1000} SIZE=${SIZE:-2048} SESS=${SESS:-4} CLASS=${CLASS:-health} TIMEOUT=${TIMEOUT:-300}
+N=${N:-${MSGS:-1000}} SIZE=${SIZE:-2048} SESS=${SESS:-4} CLASS=${CLASS:-health} TIMEOUT=${TIMEOUT:-300}
 ROUNDS=${ROUNDS:-2}
 NS=127.0.2.53 RES=127.0.2.54 MSA=127.0.2.24 RX=127.0.2.25 RELAY=127.0.2.26
 PW=bench-deliver-pw
@@ -314,6 +318,13 @@ n_run() {	# round
 		awk '{ printf "%s%s x%s", s, $2, $1; s = ", " }')
 	echo "  ntamsa        delivered $got/$N in $n_ms ms from deliver-start (+$(ms "$t0" "$tds") ms start-up of serve): $n_rate msgs/s; deliver worker CPU ${dcpu}s, workers=${n_workers:-1}"
 	echo "                receiver: $n_conn connections, $n_tls TLS handshakes; deliver log: channel dane $n_dane, regular $n_reg, auth [$n_auth]"
+	# The proof of delivery: attempt records of this round (all rounds so
+	# far in the store; count the difference).
+	NT log export --domain bench.test --json >"$T/n/export-$1.json" 2>/dev/null
+	rec=$(grep -c '"result":"delivered"' "$T/n/export-$1.json")
+	rec_ee=$(grep '"result":"delivered"' "$T/n/export-$1.json" | grep -c '"auth":"dane-ee"')
+	echo "                attempt records (log export): delivered $((rec - ${rec_prev:-0})), of which auth dane-ee $((rec_ee - ${rec_ee_prev:-0}))"
+	rec_prev=$rec rec_ee_prev=$rec_ee
 	n_ee=$(grep -c "event=delivered.*auth=dane-" "$log")
 	[ "$n_ee" -lt "$got" ] && echo "  WARNING: only $n_ee of $got ntamsa deliveries were DANE-authenticated"
 }
