@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "keys/keys.h"
+#include "outbound/queue.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -248,7 +249,7 @@ ids_cb(const struct store_rcpt *r, void *arg)
 
 /* flush without an id: every message with a queued recipient. */
 static int
-flush_all(struct store *s)
+flush_all(const struct config *c, struct store *s)
 {
 	struct ids ids = {0};
 	int64_t total = 0, n;
@@ -264,18 +265,20 @@ flush_all(struct store *s)
 		return 1;
 	}
 	printf("flush: %lld recipient(s)\n", (long long)total);
+	if (total > 0)
+		(void)out_wake_notify(c->data_dir);	/* no worker running: fine */
 	return 0;
 }
 
 static int
-do_op(struct store *s, const char *op, int argc, char **argv)
+do_op(const struct config *c, struct store *s, const char *op, int argc, char **argv)
 {
 	int64_t n = 0;
 	int rc;
 
 	if (argc < 2) {
 		if (strcmp(op, "flush") == 0)
-			return flush_all(s);
+			return flush_all(c, s);
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -285,6 +288,9 @@ do_op(struct store *s, const char *op, int argc, char **argv)
 		return 1;
 	}
 	printf("%s: %lld recipient(s)\n", op, (long long)n);
+	/* Due now: the deliver worker need not wait for its timer. */
+	if (n > 0 && (strcmp(op, "flush") == 0 || strcmp(op, "release") == 0))
+		(void)out_wake_notify(c->data_dir);
 	/* Nothing left to deliver after a delete: crypto-shred now. */
 	if (strcmp(op, "delete") == 0 && n > 0) {
 		int64_t left = 1;
@@ -331,7 +337,7 @@ cmd_queue(const struct config *c, int argc, char **argv)
 	else if (strcmp(sub, "show") == 0)
 		rc = do_show(c, s, argc - 1, argv + 1);
 	else
-		rc = do_op(s, sub, argc - 1, argv + 1);
+		rc = do_op(c, s, sub, argc - 1, argv + 1);
 	store_close(s);
 	return rc;
 }

@@ -701,19 +701,33 @@ retention_sweep(struct dctx *d)
 		log_info("shredded", "messages=%zu reason=retention", n);
 }
 
+/* Empty a readable wake fd (smtpd's socket or the queue commands' FIFO). */
 static void
-wait_work(struct dctx *d, int wake_fd)
+drain(const struct pollfd *p, const char *by)
+{
+	char buf[64];
+
+	if (p->fd < 0 || !(p->revents & POLLIN))
+		return;
+	if (read(p->fd, buf, sizeof(buf)) < 0 && errno != EINTR && errno != EAGAIN)
+		log_warn("deliver-wake", "by=%s read=failed", by);
+	else if (strcmp(by, "queue-command") == 0)
+		log_info("deliver-wake", "by=%s", by);
+}
+
+static void
+wait_work(struct dctx *d, int wake_fd, int cmd_fd)
 {
 	time_t next = 0, now = time(NULL);
 	int secs = IDLE_WAIT_MAX;
-	struct pollfd p = {.fd = wake_fd, .events = POLLIN};
+	/* poll ignores negative fds: either may be missing. */
+	struct pollfd p[2] = {{.fd = wake_fd, .events = POLLIN}, {.fd = cmd_fd, .events = POLLIN}};
 
 	if (store_queue_next_due(d->s, &next) == STORE_OK && next > 0)
 		secs = next <= now ? 0 : next - now < IDLE_WAIT_MAX ? (int)(next - now) : IDLE_WAIT_MAX;
-	if (poll(&p, wake_fd >= 0 ? 1 : 0, secs * 1000 + (secs ? 0 : 200)) > 0) {
-		char buf[64];
-		if (read(wake_fd, buf, sizeof(buf)) < 0 && errno != EINTR && errno != EAGAIN)
-			log_warn("deliver-wake", "read failed");
+	if (poll(p, 2, secs * 1000 + (secs ? 0 : 200)) > 0) {
+		drain(&p[0], "smtpd");
+		drain(&p[1], "queue-command");
 	}
 	out_cc_expire(d->cc, time(NULL));
 	retention_sweep(d);
@@ -770,7 +784,7 @@ out_deliver_run(const struct config *c, int wake_fd, char *passphrase)
 	struct due *du = calloc(1, sizeof(*du));
 	struct sigaction sa;
 	static struct pool pool;
-	int rc = 1;
+	int rc = 1, cmd_fd = -1;
 
 	memset(&d, 0, sizeof(d));
 	memset(&sa, 0, sizeof(sa));
@@ -785,6 +799,9 @@ out_deliver_run(const struct config *c, int wake_fd, char *passphrase)
 	d.pass = passphrase;
 	if (setup(&d, c) != 0)
 		goto out;
+	/* queue flush/release wake us through it; without it the timer does. */
+	if ((cmd_fd = out_wake_open(c->data_dir)) < 0)
+		log_warn("deliver-wake", "fifo=unavailable");
 	if (pool_start(&d, &pool) != 0) {
 		pool_stop(&pool);
 		goto out;
@@ -797,12 +814,14 @@ out_deliver_run(const struct config *c, int wake_fd, char *passphrase)
 		if (n < 0)
 			log_err("deliver-scan", "store=error");
 		if (n <= 0 && !stop)
-			wait_work(&d, wake_fd);
+			wait_work(&d, wake_fd, cmd_fd);
 	}
 	log_info("deliver-stop", "reason=sigterm");
 	pool_stop(&pool);
 	rc = 0;
 out:
+	if (cmd_fd >= 0)
+		close(cmd_fd);
 	teardown(&d);
 	free(du);
 	keys_passphrase_free(passphrase);

@@ -1,9 +1,13 @@
 /* queue.c - retry backoff, queue lifetime, per-domain concurrency. */
 #include "outbound/queue.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Short first retries catch greylisting and restarts; then hourly. */
 static const int64_t backoff_table[] = {60, 5 * 60, 15 * 60, 30 * 60};
@@ -87,4 +91,57 @@ out_slots_used(const struct out_slots *s, const char *domain)
 	int i = slot_find(s, domain);
 
 	return i < 0 ? 0 : s->d[i].used;
+}
+
+#define WAKE_NAME "deliver.wake"
+
+static int
+wake_path(const char *data_dir, char *p, size_t cap)
+{
+	int n = snprintf(p, cap, "%s/%s", data_dir, WAKE_NAME);
+
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* fd is a FIFO (O_NOFOLLOW refused symlinks already); else close it. */
+static int
+fifo_only(int fd)
+{
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+out_wake_open(const char *data_dir)
+{
+	char p[4096];
+
+	if (wake_path(data_dir, p, sizeof(p)) != 0)
+		return -1;
+	if (mkfifo(p, 0600) != 0 && errno != EEXIST)
+		return -1;
+	return fifo_only(open(p, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+}
+
+int
+out_wake_notify(const char *data_dir)
+{
+	char p[4096];
+	int fd, rc;
+
+	if (wake_path(data_dir, p, sizeof(p)) != 0)
+		return -1;
+	/* ENXIO: no reader, nothing runs; never block a queue command. */
+	fd = fifo_only(open(p, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+	if (fd < 0)
+		return -1;
+	/* EAGAIN: the FIFO is full, so a wake-up is pending anyway. */
+	rc = write(fd, "w", 1) == 1 || errno == EAGAIN ? 0 : -1;
+	close(fd);
+	return rc;
 }

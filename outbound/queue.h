@@ -44,4 +44,17 @@ int out_slots_take(struct out_slots *s, const char *domain);
 void out_slots_release(struct out_slots *s, const char *domain);
 int out_slots_used(const struct out_slots *s, const char *domain);
 
+/*
+ * Waking the deliver worker from another process (`queue flush`,
+ * `queue release`): a FIFO <data_dir>/deliver.wake (mode 0600).
+ * out_wake_open: the worker's end, created when missing and opened
+ * read-write non-blocking (so it never reads EOF); -1 when that failed (the
+ * worker then notices on its own timer).  A name there that is not a FIFO
+ * (a symlink, a file) is refused, never followed.
+ * out_wake_notify: writes one byte without blocking; 0 sent, -1 no worker
+ * listening or no FIFO (not an error for a queue command).
+ */
+int out_wake_open(const char *data_dir);
+int out_wake_notify(const char *data_dir);
+
 #endif
