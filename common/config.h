@@ -66,6 +66,7 @@ struct config {
 	int64_t out_connect_timeout;
 	int64_t out_retention;		/* seconds to keep DK after done; 0 = shred */
 	int64_t out_max_per_domain;
+	int64_t out_workers;		/* deliver threads (destinations in parallel) */
 	char *out_bind;			/* source address for outbound connections */
 
 	/* [nta] */

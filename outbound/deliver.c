@@ -7,8 +7,9 @@
  * DNS facts -> plan -> hosts in order, each connected (or taken from the
  * connection cache) with the plan's verification, judged, and the message
  * sent; every attempt recorded.  One group is one SMTP transaction, so a
- * SIGTERM lets the running ones finish.  Groups run on WORKERS threads, at
- * most outbound.max_per_domain at a time per destination domain.
+ * SIGTERM lets the running ones finish.  Groups run on outbound.workers
+ * threads (WORKERS_MAX at most), at most outbound.max_per_domain at a time
+ * per destination domain.
  */
 #include "outbound/deliver.h"
 #include "outbound/deliver_int.h"
@@ -32,7 +33,7 @@
 #define ROUND_MAX 64		/* recipients per scan */
 #define IDLE_WAIT_MAX 10	/* seconds between scans when nothing is due */
 #define CC_IDLE 30		/* seconds a verified connection is kept */
-#define WORKERS 4		/* delivery threads (destinations in parallel) */
+#define WORKERS_MAX 64		/* outbound.workers upper bound (config.c) */
 
 static volatile sig_atomic_t stop;
 
@@ -524,8 +525,8 @@ due_cb(const struct store_rcpt *r, void *arg)
 }
 
 /*
- * The worker pool: WORKERS threads, each with a dctx copy holding its own
- * resolver (a dns_resolver is not thread-safe), take groups of the current
+ * The worker pool: outbound.workers threads, each with a dctx copy holding
+ * its own resolver (a dns_resolver is not thread-safe), take groups of the current
  * round; a group starts only when its domain is below
  * outbound.max_per_domain connections (out_slots).
  */
@@ -539,8 +540,8 @@ struct pool {
 	struct out_slots slots;
 	unsigned long round;		/* scan counter: sender-compliance cache */
 	size_t nth;
-	pthread_t th[WORKERS];
-	struct dctx wd[WORKERS];
+	pthread_t th[WORKERS_MAX];
+	struct dctx wd[WORKERS_MAX];
 };
 
 /* Lock held: a waiting group whose domain has a free slot, or -1. */
@@ -653,7 +654,10 @@ pool_start(struct dctx *d, struct pool *p)
 	if (pthread_mutex_init(&p->mu, NULL) != 0 || pthread_cond_init(&p->work_cv, NULL) != 0 ||
 	    pthread_cond_init(&p->done_cv, NULL) != 0)
 		return -1;
-	for (size_t i = 0; i < WORKERS; i++) {
+	size_t nw = d->c->out_workers < 1 ? 1 : d->c->out_workers > WORKERS_MAX ? WORKERS_MAX :
+	    (size_t)d->c->out_workers;
+
+	for (size_t i = 0; i < nw; i++) {
 		p->wd[i] = *d;
 		p->wd[i].pool = p;
 		if (dns_resolver_new(d->c, &p->wd[i].res, err, sizeof(err)) != 0) {
@@ -807,7 +811,7 @@ out_deliver_run(const struct config *c, int wake_fd, char *passphrase)
 		goto out;
 	}
 	log_info("deliver-start", "helo=%s port=%lld workers=%d", d.helo,
-	    (long long)c->out_port, WORKERS);
+	    (long long)c->out_port, (int)pool.nth);
 	while (!stop) {
 		int n = round_once(&d, &pool, du);
 
