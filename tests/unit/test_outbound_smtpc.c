@@ -538,6 +538,64 @@ test_conncache(void **state)
 	out_cc_free(cc);
 }
 
+/* One open against a TLS context of its own; returns smtpc's rc. */
+static int
+open_with(struct smtpc_tls *t, const char *opts, const char *host, enum smtpc_auth auth,
+    struct smtpc_facts *f)
+{
+	struct smtpc_params p;
+	struct smtpc *c = NULL;
+	char reply[SMTPC_REPLY_MAX];
+	int rc;
+
+	fill_params(&p, opts, host);
+	p.nta = 1;
+	p.auth = auth;
+	rc = smtpc_open(t, &p, &c, f, reply, sizeof(reply));
+	smtpc_close(c);
+	return rc;
+}
+
+/*
+ * Trust per channel: Bijlage B trusts nta.bijlage_b_ca_file when set (and
+ * then only it), else outbound.ca_file; Bijlage C always outbound.ca_file.
+ * "self.crt" stands in for a CA that signed none of the peer's certificates.
+ */
+static void
+test_trust_per_channel(void **state)
+{
+	const char *markers[] = {"NTA7516-CERTIFIED"};
+	char ca[400], other[400], err[256];
+	struct smtpc_tls_conf tc = {.ou_markers = markers, .n_ou_markers = 1};
+	struct smtpc_tls *t = NULL;
+	struct smtpc_facts f;
+
+	(void)state;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certdir);
+	snprintf(other, sizeof(other), "%s/self.crt", certdir);
+	/* Bijlage B CA set apart: B passes, C (other trust) fails its chain. */
+	tc.ca_file = other;
+	tc.bijlage_b_ca_file = ca;
+	assert_int_equal(smtpc_tls_new(&tc, &t, err, sizeof(err)), 0);
+	assert_int_equal(open_with(t, "cert=ou", "mx.ou.test", SMTPC_AUTH_PKIX_OU, &f), SMTPC_OK);
+	assert_int_equal(open_with(t, "cert=good", "mx.good.test", SMTPC_AUTH_PKIX, &f), SMTPC_CHANNEL);
+	assert_int_equal(f.chain_ok, 0);
+	smtpc_tls_free(t);
+	/* The reverse: B's own CA does not cover the peer, outbound.ca_file does. */
+	tc.ca_file = ca;
+	tc.bijlage_b_ca_file = other;
+	assert_int_equal(smtpc_tls_new(&tc, &t, err, sizeof(err)), 0);
+	assert_int_equal(open_with(t, "cert=ou", "mx.ou.test", SMTPC_AUTH_PKIX_OU, &f), SMTPC_CHANNEL);
+	assert_int_equal(f.verify_failed, 1);
+	assert_int_equal(open_with(t, "cert=good", "mx.good.test", SMTPC_AUTH_PKIX, &f), SMTPC_OK);
+	smtpc_tls_free(t);
+	/* No Bijlage B CA: outbound.ca_file serves both. */
+	tc.bijlage_b_ca_file = NULL;
+	assert_int_equal(smtpc_tls_new(&tc, &t, err, sizeof(err)), 0);
+	assert_int_equal(open_with(t, "cert=ou", "mx.ou.test", SMTPC_AUTH_PKIX_OU, &f), SMTPC_OK);
+	smtpc_tls_free(t);
+}
+
 static void
 test_ipv6(void **state)
 {
@@ -567,6 +625,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_judge_reason),
+		cmocka_unit_test(test_trust_per_channel),
 		cmocka_unit_test(test_send_reuse),
 		cmocka_unit_test(test_rcpt_results),
 		cmocka_unit_test(test_limits),
