@@ -85,21 +85,16 @@ serve_passphrase_forget(void)
 }
 
 /*
- * In the deliver child: give deliver the passphrase.  outbound/deliver.c
- * reads it with keys_passphrase_get() from NTAMSA_KEY_PASSPHRASE, so it goes
- * back into this child's environment only (a heap copy, not the
- * /proc/PID/environ block).  Once out_deliver_main() takes the passphrase
- * as an argument, pass serve_pass there instead and drop the setenv.
+ * In the deliver child: hand deliver the passphrase in memory (the fork
+ * inherited serve_pass); out_deliver_run takes it over and frees it.
  */
-static int
+static char *
 serve_passphrase_to_deliver(void)
 {
-	int rc = 0;
+	char *p = serve_pass;
 
-	if (serve_pass != NULL)
-		rc = setenv("NTAMSA_KEY_PASSPHRASE", serve_pass, 1);
-	serve_passphrase_forget();
-	return rc;
+	serve_pass = NULL;
+	return p;
 }
 
 static int
@@ -144,9 +139,7 @@ worker_body(struct master *m, int w)
 		close(m->fd_subs);
 	close(m->wake[0]);
 	log_set_proc("deliver");
-	if (serve_passphrase_to_deliver() != 0)
-		return 1;
-	return out_deliver_main(m->cfg, m->wake[1]);
+	return out_deliver_run(m->cfg, m->wake[1], serve_passphrase_to_deliver());
 }
 
 static int
