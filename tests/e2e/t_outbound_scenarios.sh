@@ -242,4 +242,19 @@ if grep '"domain":"dane-mismatch.test"' "$W/log.json" | grep -q '"result":"deliv
 else
 	pass outbound-dane-mismatch-never-delivers
 fi
+# A DANE mismatch is recognised as such (OpenSSL aborts that handshake) and
+# is a security event; a certificate failure is named, never "tls-failed".
+if grep '"domain":"dane-mismatch.test"' "$W/log.json" | grep -q '"result":"dane-mismatch"' &&
+	grep -q "event=security-event reason=dane-mismatch" "$W/serve.log"; then
+	pass outbound-dane-mismatch-security-event
+else
+	fail outbound-dane-mismatch-security-event "$(grep '"domain":"dane-mismatch.test"' "$W/log.json" | head -1 | cut -c1-300)"
+fi
+for _c in bijlage-c-badname.test:hostname-mismatch bijlage-c-expired.test:pkix-failed; do
+	if grep "\"domain\":\"${_c%%:*}\"" "$W/log.json" | grep -q "\"result\":\"${_c#*:}\""; then
+		pass "outbound-attempt-reason-${_c%%:*}"
+	else
+		fail "outbound-attempt-reason-${_c%%:*}" "no ${_c#*:} attempt: $(grep "\"domain\":\"${_c%%:*}\"" "$W/log.json" | head -1 | cut -c1-300)"
+	fi
+done
 [ $fails -eq 0 ]
