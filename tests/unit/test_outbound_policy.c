@@ -577,6 +577,18 @@ test_after_failure(void **state)
 	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_DANE,
 	    OUT_R_DANE_MISMATCH, 0, &why), OUT_NEXT_PORTAL);
 	assert_int_equal(why, OUT_R_PORTAL_AFTER);
+	/* R-FLOW-4: a Bijlage B certificate failure goes to the portal at once;
+	 * a handshake failure without a certificate verdict is retried (why
+	 * deliver must name the former, out_tls_facts_from_smtpc). */
+	m.first_attempt = NOW;
+	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_BIJLAGE_B,
+	    OUT_R_PKIX_FAILED, 0, &why), OUT_NEXT_PORTAL);
+	assert_int_equal(why, OUT_R_PKIX_FAILED);
+	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_BIJLAGE_B,
+	    OUT_R_TLS_FAILED, 0, &why), OUT_NEXT_RETRY);
+	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_BIJLAGE_C,
+	    OUT_R_PKIX_FAILED, 0, &why), OUT_NEXT_RETRY);
+	m.first_attempt = NOW - 4 * HOUR;
 	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_NONE,
 	    OUT_R_TXT_BOGUS, 0, &why), OUT_NEXT_RETRY);
 	assert_int_equal(out_policy_after_failure(&pc, &m, OUT_CH_NONE,
