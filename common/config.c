@@ -59,7 +59,7 @@ static const struct centry table[] = {
 	{"outbound", "connect_timeout", C_DUR, F(out_connect_timeout), "30s", 1, 600},
 	{"outbound", "retention", C_DUR, F(out_retention), "0", 0, 86400 * 365},
 	{"outbound", "max_per_domain", C_INT, F(out_max_per_domain), "10", 1, 1000},
-	{"outbound", "workers", C_INT, F(out_workers), "4", 1, 64},
+	{"outbound", "workers", C_INT, F(out_workers), "8", 1, 64},
 	{"outbound", "bind", C_STR, F(out_bind), "", 0, 0},
 
 	{"nta", "provider_id", C_STR, F(nta_provider_id), "", 0, 0},

@@ -34,7 +34,7 @@
 # (`ntamsa log export`, the proof of delivery): delivered records and
 # their auth result (dane-ee expected).
 #   N (1000; MSGS is accepted too) SIZE (2048) SESS (4 injecting sessions)
-#   CLASS (health|clean)
+#   CLASS (health|clean) WORKERS (outbound.workers, default 8)
 #   ROUNDS (2; the best rate of each side is compared: the machine is shared)
 #   TIMEOUT (300 s per delivery run) KEEP_TMP (keep the work dir)
 set -u
@@ -240,6 +240,7 @@ port = 25
 helo = msa.zender.test
 bind = $MSA
 connect_timeout = 5s
+workers = ${WORKERS:-8}
 [nta]
 provider_id = ntamsa-bench
 certified_providers = $T/n/certified
