@@ -38,8 +38,9 @@ usage(FILE *f)
 	    "         protect anything\n\n"
 	    "The secret keys are sealed under a passphrase when NTAMSA_KEY_PASSPHRASE\n"
 	    "or NTAMSA_KEY_PASSPHRASE_FD (a file descriptor to read it from) is set;\n"
-	    "the same variables unlock them.  Stop the server (or restart it after)\n"
-	    "when rotating: a running smtpd seals with the key it loaded.\n");
+	    "the same variables unlock them.  A running server notices a rotation:\n"
+	    "smtpd reloads the public key on SIGHUP or when a commit is refused for\n"
+	    "a retired key, deliver reloads its keys when a message needs a new one.\n");
 }
 
 static void
@@ -164,8 +165,8 @@ reseal_and_retire(const char *dir, const char *pass)
 		 * whose key is gone. */
 		if (store_key_retire(s, info[i].id, &left) != STORE_OK || left != 0) {
 			fprintf(stderr, "ntamsa: keys: key %u still protects %lld messages "
-			    "(a running server may still seal to it); kept; restart the "
-			    "server and run 'ntamsa keys reseal'\n", info[i].id, (long long)left);
+			    "(a running server may still seal to it); kept; send the "
+			    "server SIGHUP and run 'ntamsa keys reseal'\n", info[i].id, (long long)left);
 			rc = 1;
 			continue;
 		}
