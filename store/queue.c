@@ -7,6 +7,7 @@
  */
 #include "store/store_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,10 +288,10 @@ attempt_insert(struct store *s, const struct store_attempt *a)
 	const char *v[] = {a->channel, a->host, a->addr, a->tls_version, a->cipher,
 	    a->peer_cert_sha256, a->auth_result, a->nta_record, a->nta_dnssec,
 	    a->nta_verdict, a->reply, a->result};
-	int rc = store_prepare(s, "INSERT INTO attempts (rcpt_id, msg_id, domain, time, channel,"
-	    " host, addr, tls_version, cipher, peer_cert_sha256, auth_result, nta_record,"
-	    " nta_dnssec, nta_verdict, reply, result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &st);
+	int rc = store_cached(s, STORE_SLOT_ATT_INS, "INSERT INTO attempts (rcpt_id, msg_id,"
+	    " domain, time, channel, host, addr, tls_version, cipher, peer_cert_sha256,"
+	    " auth_result, nta_record, nta_dnssec, nta_verdict, reply, result) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", &st);
 
 	if (rc == STORE_OK) {
 		if (a->rcpt_id > 0)
@@ -304,7 +305,7 @@ attempt_insert(struct store *s, const struct store_attempt *a)
 			bind_opt_text(st, 5 + i, v[i]);
 		rc = write_one(s, st, NULL);
 	}
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 
@@ -313,7 +314,7 @@ static int
 rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = store_prepare(s, "UPDATE recipients SET state = ?2,"
+	int rc = store_cached(s, STORE_SLOT_RCPT_UPD, "UPDATE recipients SET state = ?2,"
 	    " next_attempt = NULLIF(?3, 0), channel = COALESCE(?4, channel),"
 	    " reason = COALESCE(?5, reason), last_reply = COALESCE(?6, last_reply),"
 	    " attempts = attempts + ?7,"
@@ -331,29 +332,150 @@ rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
 		sqlite3_bind_int64(st, 8, (sqlite3_int64)u->now);
 		rc = write_one(s, st, NULL);
 	}
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
+}
+
+/*
+ * Group commit of attempt records, as store_msg_commit does for smtpd:
+ * the deliver threads share one connection, and one fsync per recipient
+ * (synchronous=FULL) held the store lock for each, serialising them.  A
+ * caller still returns only once its own record is durable, so a 250 is
+ * never forgotten; a crash between the receiver's 250 and the commit
+ * leaves the recipient queued: a duplicate delivery later, never a loss.
+ */
+struct rq_req {
+	int64_t rcpt_id;
+	const struct store_rcpt_update *u;
+	const struct store_attempt *a;
+	int rc;
+	int done;			/* durable (or failed): rc is final */
+	int lead;			/* handed the leadership for the next batch */
+	pthread_cond_t cv;		/* one per waiter: no thundering herd */
+	struct rq_req *next;
+};
+
+static int
+exec_slot(struct store *s, int slot, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = store_cached(s, slot, sql, &st);
+
+	if (rc == STORE_OK)
+		rc = write_one(s, st, NULL);
+	store_release(st);
+	return rc;
+}
+
+/* One request's part of a batch, in a savepoint: a failure stays its own. */
+static int
+rq_apply(struct store *s, const struct rq_req *r)
+{
+	/* Same SQL text as msg.c uses for these slots. */
+	int rc = exec_slot(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
+
+	if (rc != STORE_OK)
+		return rc;
+	if (r->a != NULL)
+		rc = attempt_insert(s, r->a);
+	if (rc == STORE_OK && r->u != NULL)
+		rc = rcpt_update(s, r->rcpt_id, r->u);
+	if (rc != STORE_OK)
+		(void)exec_slot(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
+	if (exec_slot(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
+		rc = STORE_ERR;
+	return rc;
+}
+
+/* Leader: one durable transaction for the whole batch. */
+static void
+rq_run(struct store *s, struct rq_req *batch)
+{
+	int rc;
+
+	store_lock(s);
+	rc = store_begin(s);
+	for (struct rq_req *r = batch; r != NULL; r = r->next)
+		r->rc = rc == STORE_OK ? rq_apply(s, r) : rc;
+	if (rc == STORE_OK && (rc = store_commit_tx(s)) != STORE_OK)
+		for (struct rq_req *r = batch; r != NULL; r = r->next)
+			r->rc = rc;
+	if (s->ckpt_pending)
+		(void)store_checkpoint(s);	/* a shredded key may still be in the WAL */
+	store_unlock(s);
+}
+
+/* Queue r; return when it is durable (leader/follower, as msg.c). */
+static void
+rq_commit(struct store *s, struct rq_req *r)
+{
+	if (pthread_mutex_lock(&s->gc_mu) != 0)
+		abort();
+	if (s->rq_leader) {
+		if (s->rq_tail != NULL)
+			s->rq_tail->next = r;
+		else
+			s->rq_head = r;
+		s->rq_tail = r;
+		while (!r->done && !r->lead)
+			if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
+				abort();
+		if (r->done) {
+			(void)pthread_mutex_unlock(&s->gc_mu);
+			return;
+		}
+	} else {
+		s->rq_leader = 1;
+		r->next = s->rq_head;	/* normally empty: leadership is handed on */
+		s->rq_head = r;
+		if (s->rq_tail == NULL)
+			s->rq_tail = r;
+	}
+	struct rq_req *batch = s->rq_head;
+	s->rq_head = s->rq_tail = NULL;
+	(void)pthread_mutex_unlock(&s->gc_mu);
+	rq_run(s, batch);
+	if (pthread_mutex_lock(&s->gc_mu) != 0)
+		abort();
+	uint64_t n = 0;
+	/* Followers' requests live on their stacks: read next before done. */
+	for (struct rq_req *q = batch, *next; q != NULL; q = next, n++) {
+		next = q->next;
+		q->done = 1;
+		if (q != r)
+			(void)pthread_cond_signal(&q->cv);
+	}
+	s->rq_batches++;
+	s->rq_recs += n;
+	if (s->rq_head != NULL) {
+		s->rq_head->lead = 1;
+		(void)pthread_cond_signal(&s->rq_head->cv);
+	} else
+		s->rq_leader = 0;
+	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 
 int
 store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u,
     const struct store_attempt *a)
 {
-	int rc;
+	struct rq_req r = {.rcpt_id = rcpt_id, .u = u, .a = a, .rc = STORE_OK};
 
-	store_lock(s);
-	if ((rc = store_begin(s)) == STORE_OK) {
-		if (a != NULL)
-			rc = attempt_insert(s, a);
-		if (rc == STORE_OK && u != NULL)
-			rc = rcpt_update(s, rcpt_id, u);
-		if (rc == STORE_OK)
-			rc = store_commit_tx(s);
-		else
-			store_rollback(s);
-	}
-	store_unlock(s);
-	return rc;
+	if (pthread_cond_init(&r.cv, NULL) != 0)
+		return STORE_ERR;
+	rq_commit(s, &r);
+	(void)pthread_cond_destroy(&r.cv);
+	return r.rc;
+}
+
+void
+store_rcpt_record_stats(struct store *s, uint64_t *batches, uint64_t *records)
+{
+	if (pthread_mutex_lock(&s->gc_mu) != 0)
+		abort();
+	*batches = s->rq_batches;
+	*records = s->rq_recs;
+	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 
 int

@@ -262,6 +262,12 @@ int store_attempt_add(struct store *s, const struct store_attempt *a);
 /* An attempt and the recipient's new state in one transaction (either may be NULL). */
 int store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u,
     const struct store_attempt *a);
+/*
+ * Callers in several threads share one commit (group commit): each returns
+ * only when its own record is durable.  Batches committed and records in
+ * them since store_open, for the benchmark and tests.
+ */
+void store_rcpt_record_stats(struct store *s, uint64_t *batches, uint64_t *records);
 
 /* A row of the log export, attempts joined with recipient and message. */
 struct store_log_row {

@@ -23,6 +23,7 @@
 #define STORE_MAX_RCPTS 10000
 
 struct gc_req;
+struct rq_req;
 
 /* Statements of the hot paths, prepared once per connection (store_cached). */
 enum store_slot {
@@ -34,6 +35,8 @@ enum store_slot {
 	STORE_SLOT_SAVEPOINT,
 	STORE_SLOT_RELEASE,
 	STORE_SLOT_ROLLBACK_TO,
+	STORE_SLOT_ATT_INS,		/* queue.c: attempt insert */
+	STORE_SLOT_RCPT_UPD,		/* queue.c: recipient state update */
 	STORE_SLOT_MAX = 16		/* room for queue.c */
 };
 
@@ -48,6 +51,11 @@ struct store {
 	struct gc_req *gc_head, *gc_tail;	/* waiting to be committed */
 	int gc_leader;			/* a thread is committing a batch */
 	uint64_t gc_batches, gc_msgs;	/* for the benchmark */
+
+	/* group commit of attempt records (queue.c); guarded by gc_mu too */
+	struct rq_req *rq_head, *rq_tail;	/* waiting to be committed */
+	int rq_leader;			/* a thread is committing a batch */
+	uint64_t rq_batches, rq_recs;	/* for the benchmark and tests */
 
 	sqlite3_stmt *cache[STORE_SLOT_MAX];
 	int ckpt_pending;		/* a shred's TRUNCATE checkpoint was blocked */
