@@ -417,6 +417,7 @@ rq_commit(struct store *s, struct rq_req *r)
 		else
 			s->rq_head = r;
 		s->rq_tail = r;
+		s->rq_waiting++;
 		while (!r->done && !r->lead)
 			if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
 				abort();
@@ -433,6 +434,7 @@ rq_commit(struct store *s, struct rq_req *r)
 	}
 	struct rq_req *batch = s->rq_head;
 	s->rq_head = s->rq_tail = NULL;
+	s->rq_waiting = 0;
 	(void)pthread_mutex_unlock(&s->gc_mu);
 	rq_run(s, batch);
 	if (pthread_mutex_lock(&s->gc_mu) != 0)

@@ -55,6 +55,7 @@ struct store {
 	/* group commit of attempt records (queue.c); guarded by gc_mu too */
 	struct rq_req *rq_head, *rq_tail;	/* waiting to be committed */
 	int rq_leader;			/* a thread is committing a batch */
+	size_t rq_waiting;		/* requests in rq_head (tests force batches with it) */
 	uint64_t rq_batches, rq_recs;	/* for the benchmark and tests */
 
 	sqlite3_stmt *cache[STORE_SLOT_MAX];
