@@ -770,6 +770,13 @@ teardown(struct dctx *d)
 	out_policy_cfg_free(&d->pc);
 	smtpc_tls_free(d->tls);
 	out_dkim_free(d->dkim);
+	if (d->s != NULL) {
+		uint64_t commits, recs;
+		/* How well attempt records shared their fsyncs (bench_deliver reads it). */
+		store_rcpt_record_stats(d->s, &commits, &recs);
+		log_info("deliver-stats", "records=%llu record_commits=%llu",
+		    (unsigned long long)recs, (unsigned long long)commits);
+	}
 	store_close(d->s);
 	keys_pub_free(d->pub);
 	keys_ring_free(d->ring);
