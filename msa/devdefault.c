@@ -212,7 +212,11 @@ make_demo_account(const char *dir, char *err, size_t errlen)
 		printf("ntamsa: development default created in %s\n"
 		    "ntamsa: demo account %s, password %s (shown once)\n",
 		    dir, DEMO_ACCOUNT, pw);
-		rc = 0;
+		/* Shown now, not when serve exits and stdio flushes a pipe. */
+		if (fflush(stdout) != 0)
+			snprintf(err, errlen, "could not print the demo password");
+		else
+			rc = 0;
 	}
 	sodium_memzero(pw, sizeof(pw));
 	store_close(s);
