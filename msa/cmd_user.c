@@ -1,10 +1,12 @@
 /*
  * cmd_user.c - `ntamsa user add|del|list|passwd`: submission accounts.
  * Passwords come from stdin (first line), never from argv, and are stored
- * as Argon2id hashes only.
+ * as Argon2id hashes; with --cram (only when server.auth_cram_md5 = yes)
+ * also as the password-equivalent CRAM-MD5 secret (R-AUTH-1 opt-in).
  */
 #include "msa/accounts.h"
 #include "msa/cmd.h"
+#include "msa/smtpd_int.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -22,13 +24,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ntamsa user add ADDRESS [--allow-from PATTERN]... [--rate N/h]\n"
-	    "                        [--allow-ip CIDR]...     (password on stdin)\n"
-	    "       ntamsa user passwd ADDRESS                (password on stdin)\n"
+	    "                        [--allow-ip CIDR]... [--cram]  (password on stdin)\n"
+	    "       ntamsa user passwd ADDRESS [--cram]       (password on stdin)\n"
 	    "       ntamsa user del ADDRESS\n"
 	    "       ntamsa user list\n\n"
 	    "PATTERN is an address or *@domain; the default allows ADDRESS itself.\n"
 	    "The default rate is %d messages per hour.  --allow-ip restricts the\n"
-	    "client networks the account may authenticate from.\n", ACCT_RATE_DEFAULT);
+	    "client networks the account may authenticate from.\n"
+	    "--cram (needs server.auth_cram_md5 = yes) also stores a CRAM-MD5 secret:\n"
+	    "it is password-equivalent, whoever reads the database can log in as\n"
+	    "this user.  passwd without --cram removes it.\n", ACCT_RATE_DEFAULT);
 }
 
 /* First line of stdin, without its line end; -1 when empty or too long. */
@@ -84,8 +89,9 @@ read_password_tty(char *pw, size_t pwlen, size_t *n)
 	return rc;
 }
 
+/* Argon2id hash always; the CRAM-MD5 secret only when cram, else none. */
 static int
-set_password(struct store_account *a)
+set_password(struct store_account *a, int cram)
 {
 	char *pw = sodium_malloc(PW_MAX);
 	size_t n = 0;
@@ -100,8 +106,12 @@ set_password(struct store_account *a)
 		fprintf(stderr, "ntamsa: user: give the password as the first line on stdin\n");
 	else if (acct_hash_password(pw, n, a->pwhash) != 0)
 		fprintf(stderr, "ntamsa: user: password hashing failed (out of memory?)\n");
+	else if (cram && smtp_cram_secret(pw, n, a->cram_secret, sizeof(a->cram_secret)) != 0)
+		fprintf(stderr, "ntamsa: user: cannot derive the CRAM-MD5 secret\n");
 	else
 		rc = 0;
+	if (!cram)	/* a new password makes an old CRAM secret stale: drop it */
+		sodium_memzero(a->cram_secret, sizeof(a->cram_secret));
 	sodium_free(pw);
 	return rc;
 }
@@ -120,10 +130,14 @@ parse_rate(const char *s, int *out)
 }
 
 static int
-parse_add_opts(struct store_account *a, int argc, char **argv)
+parse_add_opts(struct store_account *a, int argc, char **argv, int *cram)
 {
 	for (int i = 3; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(o, "--cram")) {
+			*cram = 1;
+			continue;
+		}
 		if (v == NULL) {
 			fprintf(stderr, "ntamsa: user add: %s needs a value\n", o);
 			return 2;
@@ -158,7 +172,7 @@ static int
 user_add(struct store *st, int argc, char **argv)
 {
 	struct store_account *a = calloc(1, sizeof(*a)), *old = calloc(1, sizeof(*old));
-	int rc = 1;
+	int rc = 1, cram = 0;
 
 	if (a == NULL || old == NULL)
 		goto out;
@@ -170,7 +184,7 @@ user_add(struct store *st, int argc, char **argv)
 	snprintf(a->address, sizeof(a->address), "%s", argv[2]);
 	a->rate_per_hour = ACCT_RATE_DEFAULT;
 	a->created = time(NULL);
-	if ((rc = parse_add_opts(a, argc, argv)) != 0)
+	if ((rc = parse_add_opts(a, argc, argv, &cram)) != 0)
 		goto out;
 	rc = 1;
 	if (a->n_allow_from == 0)
@@ -179,7 +193,7 @@ user_add(struct store *st, int argc, char **argv)
 		fprintf(stderr, "ntamsa: user add: %s exists (use passwd, or del first)\n", a->address);
 		goto out;
 	}
-	if (set_password(a) != 0)
+	if (set_password(a, cram) != 0)
 		goto out;
 	int src = store_account_put(st, a);
 	if (src != STORE_OK)
@@ -195,7 +209,7 @@ out:
 }
 
 static int
-user_passwd(struct store *st, const char *addr)
+user_passwd(struct store *st, const char *addr, int cram)
 {
 	struct store_account *a = calloc(1, sizeof(*a));
 	int rc = 1;
@@ -205,7 +219,7 @@ user_passwd(struct store *st, const char *addr)
 	int src = store_account_get(st, addr, a);
 	if (src != STORE_OK)
 		fprintf(stderr, "ntamsa: user passwd: %s: %s\n", addr, store_strerror(src));
-	else if (set_password(a) == 0) {
+	else if (set_password(a, cram) == 0) {
 		src = store_account_put(st, a);
 		if (src == STORE_OK)
 			rc = 0;
@@ -224,12 +238,24 @@ print_account(const struct store_account *a, void *arg)
 	printf("%s rate=%d/h allow-from=", a->address, a->rate_per_hour);
 	for (size_t i = 0; i < a->n_allow_from; i++)
 		printf("%s%s", i ? "," : "", a->allow_from[i]);
-	printf(" allow-ip=");
+	printf(" cram=%s allow-ip=", a->cram_secret[0] ? "yes" : "no");
 	if (a->n_allow_ip == 0)
 		printf("any");
 	for (size_t i = 0; i < a->n_allow_ip; i++)
 		printf("%s%s", i ? "," : "", a->allow_ip[i]);
 	printf("\n");
+	return 0;
+}
+
+/* Whether `user add` was given --cram (option values never equal it). */
+static int
+has_cram(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		return 0;
+	for (int i = 3; i < argc; i++)
+		if (!strcmp(argv[i], "--cram"))
+			return 1;
 	return 0;
 }
 
@@ -246,14 +272,21 @@ cmd_user(const struct config *c, int argc, char **argv)
 	}
 	const char *sub = argv[1];
 	int need_addr = strcmp(sub, "list") != 0;
+	int cram_arg = !strcmp(sub, "passwd") && argc == 4 && !strcmp(argv[3], "--cram");
 	if ((need_addr && argc < 3) || (!need_addr && argc != 2) ||
-	    (strcmp(sub, "add") && need_addr && argc != 3)) {
+	    (strcmp(sub, "add") && need_addr && argc != 3 && !cram_arg)) {
 		usage(stderr);
 		return 2;
 	}
 	if (strcmp(sub, "add") && strcmp(sub, "del") && strcmp(sub, "list") &&
 	    strcmp(sub, "passwd")) {
 		usage(stderr);
+		return 2;
+	}
+	if (!c->auth_cram_md5 && (cram_arg || has_cram(argc, argv))) {
+		/* Refuse rather than store a password-equivalent secret unused. */
+		fprintf(stderr, "ntamsa: user: --cram needs server.auth_cram_md5 = yes in the"
+		    " config (CRAM-MD5 is off; its secret is password-equivalent)\n");
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -268,7 +301,7 @@ cmd_user(const struct config *c, int argc, char **argv)
 	if (!strcmp(sub, "add"))
 		rc = user_add(st, argc, argv);
 	else if (!strcmp(sub, "passwd"))
-		rc = user_passwd(st, argv[2]);
+		rc = user_passwd(st, argv[2], cram_arg);
 	else if (!strcmp(sub, "list"))
 		rc = store_account_list(st, print_account, NULL) == STORE_OK ? 0 : 1;
 	else {

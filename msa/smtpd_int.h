@@ -27,6 +27,20 @@ int smtp_sasl_plain(const char *b64, char *user, size_t ulen, char *pw, size_t p
 /* Decode one base64 line into out (NUL-terminated); -1 when invalid or too long. */
 int smtp_b64_decode(const char *b64, char *out, size_t outlen, size_t *used);
 
+/*
+ * CRAM-MD5 (RFC 2195; opt-in, see smtpd_auth.c).  _secret: the stored form
+ * (hex HMAC-MD5 key) of a password.  _challenge: "<random.time@host>" in
+ * chal and its base64 in b64.  _response: split the client's base64 answer
+ * into user and the 16-octet digest.  _verify: constant-time check; an
+ * empty secret (account without one) always fails after the same work.
+ * All 0 OK, -1 bad.
+ */
+int smtp_cram_secret(const char *pw, size_t pwlen, char *hex, size_t hexlen);
+int smtp_cram_challenge(const char *hostname, char *chal, size_t chlen, char *b64,
+    size_t b64len);
+int smtp_cram_response(const char *b64, char *user, size_t ulen, unsigned char digest[16]);
+int smtp_cram_verify(const char *secret_hex, const char *chal, const unsigned char digest[16]);
+
 /* ---- failed logins: per client IP and per account ---- */
 struct smtp_locks;
 struct smtp_locks *smtp_locks_new(int64_t limit, int64_t lockout_secs);

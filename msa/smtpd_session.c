@@ -242,8 +242,9 @@ do_ehlo(struct smtp_session *s, const struct smtp_cmd *c, int ehlo)
 	reply(s, "250-8BITMIME");
 	if (s->ssl == NULL)
 		reply(s, "250-STARTTLS");
-	else if (!s->authed)
-		reply(s, "250-AUTH PLAIN LOGIN");
+	else if (!s->authed)	/* CRAM-MD5 only as the operator's opt-in (R-AUTH-1) */
+		reply(s, s->cfg->auth_cram_md5 ? "250-AUTH PLAIN LOGIN CRAM-MD5" :
+		    "250-AUTH PLAIN LOGIN");
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
 
@@ -352,9 +353,15 @@ account_key(const char *user, char *key, size_t keylen)
 		*p = (char)tolower((unsigned char)*p);
 }
 
-/* Check user/password; replies itself.  pw is wiped by the caller. */
+/*
+ * Check user/password; replies itself.  pw is wiped by the caller.  With
+ * cram (the CRAM-MD5 challenge sent), pw is the client's 16-octet digest,
+ * checked against the account's CRAM secret instead of its Argon2id hash;
+ * lock-out, slow-down and replies are the same.
+ */
 static void
-auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwlen)
+auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwlen,
+    const char *cram)
 {
 	struct smtp_server *srv = s->srv;
 	char ukey[STORE_ADDR_MAX + 8], ikey[INET6_ADDRSTRLEN + 4], q[STORE_ADDR_MAX * 4];
@@ -377,10 +384,14 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 	int found = grc == STORE_OK;
 	int locked = smtp_locks_locked(srv->locks, ukey, now);
 	/* Same work whether or not the account exists: no user enumeration. */
-	int cached = found && !locked &&
+	int cached = cram == NULL && found && !locked &&
 	    smtp_authcache_hit(srv->authcache, user, pw, pwlen, a->pwhash, now);
-	int ok = cached ||
-	    acct_verify_password(found ? a->pwhash : srv->dummy_hash, pw, pwlen) == 0;
+	int ok;
+	if (cram != NULL)	/* a has cram_secret "" when not found: fails alike */
+		ok = smtp_cram_verify(a->cram_secret, cram, (const unsigned char *)pw) == 0;
+	else
+		ok = cached ||
+		    acct_verify_password(found ? a->pwhash : srv->dummy_hash, pw, pwlen) == 0;
 	ok = ok && found && !locked;
 	if (ok && !acct_ip_allowed(a, (const struct sockaddr *)&s->peer)) {
 		log_info("auth-refused", "ip=%s user=%s reason=allow-ip", s->ip,
@@ -401,7 +412,7 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 		return;
 	}
 	smtp_locks_clear(srv->locks, ukey);
-	if (!cached)
+	if (!cached && cram == NULL)
 		smtp_authcache_put(srv->authcache, user, pw, pwlen, a->pwhash, now);
 	s->acct = a;
 	s->authed = 1;
@@ -412,7 +423,7 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 static void
 do_auth(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	char user[STORE_ADDR_MAX], pw[600], line[SMTP_CMD_MAX];
+	char user[STORE_ADDR_MAX], pw[600], line[SMTP_CMD_MAX], chal[400] = "";
 	size_t pwlen = 0, n;
 
 	if (s->authed) {
@@ -464,6 +475,19 @@ do_auth(struct smtp_session *s, const struct smtp_cmd *c)
 			rc = smtp_b64_decode(line, pw, sizeof(pw), &pwlen);
 			sodium_memzero(line, sizeof(line));
 		}
+	} else if (!strcasecmp(mech, "CRAM-MD5") && s->cfg->auth_cram_md5 && init == NULL) {
+		/* RFC 2195: no initial response; the challenge is one-time. */
+		char cb[540];
+		if (smtp_cram_challenge(s->cfg->hostname, chal, sizeof(chal), cb,
+		    sizeof(cb)) != 0) {
+			reply(s, "454 4.7.0 Temporary authentication failure");
+			return;
+		}
+		if (sasl_line(s, cb, line, sizeof(line)) != 0)
+			return;
+		rc = smtp_cram_response(line, user, sizeof(user), (unsigned char *)pw);
+		pwlen = 16;
+		sodium_memzero(line, sizeof(line));
 	} else {
 		reply(s, "504 5.5.4 Unrecognized authentication type");
 		return;
@@ -473,7 +497,7 @@ do_auth(struct smtp_session *s, const struct smtp_cmd *c)
 		sodium_memzero(pw, sizeof(pw));
 		return;
 	}
-	auth_check(s, user, pw, pwlen);
+	auth_check(s, user, pw, pwlen, chal[0] != '\0' ? chal : NULL);
 	sodium_memzero(pw, sizeof(pw));
 }
 

@@ -68,6 +68,7 @@ store_account_put(struct store *s, const struct store_account *a)
 	if (a->n_allow_from > STORE_LIST_MAX || a->n_allow_ip > STORE_LIST_MAX ||
 	    a->address[0] == '\0' || strnlen(a->address, STORE_ADDR_MAX) == STORE_ADDR_MAX ||
 	    strnlen(a->pwhash, sizeof(a->pwhash)) == sizeof(a->pwhash) ||
+	    strnlen(a->cram_secret, sizeof(a->cram_secret)) == sizeof(a->cram_secret) ||
 	    join_list(&a->allow_from[0][0], STORE_ADDR_MAX, a->n_allow_from, from, sizeof(from)) ||
 	    join_list(&a->allow_ip[0][0], 64, a->n_allow_ip, ip, sizeof(ip)))
 		return STORE_ERR;
@@ -75,7 +76,8 @@ store_account_put(struct store *s, const struct store_account *a)
 	if ((rc = store_begin(s)) != STORE_OK)
 		goto out;
 	rc = store_prepare(s, "INSERT OR REPLACE INTO accounts (address, pwhash,"
-	    " rate_per_hour, allow_from, allow_ip, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st);
+	    " rate_per_hour, allow_from, allow_ip, created, cram_secret)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
 	if (rc == STORE_OK) {
 		sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, a->pwhash, -1, SQLITE_STATIC);
@@ -83,6 +85,8 @@ store_account_put(struct store *s, const struct store_account *a)
 		sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, ip, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, a->created ? a->created : time(NULL));
+		if (a->cram_secret[0] != '\0')
+			sqlite3_bind_text(st, 7, a->cram_secret, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_finalize(st);
 	}
@@ -105,7 +109,7 @@ copy_text(char *out, size_t outlen, const unsigned char *v)
 }
 
 /* Fill a from the current row of st (columns as in ACCOUNT_COLS). */
-#define ACCOUNT_COLS "address, pwhash, rate_per_hour, allow_from, allow_ip, created"
+#define ACCOUNT_COLS "address, pwhash, rate_per_hour, allow_from, allow_ip, created, cram_secret"
 static int
 row_to_account(sqlite3_stmt *st, struct store_account *a)
 {
@@ -123,6 +127,8 @@ row_to_account(sqlite3_stmt *st, struct store_account *a)
 		rc = split_list((const char *)sqlite3_column_text(st, 4), &a->allow_ip[0][0],
 		    64, STORE_LIST_MAX, &a->n_allow_ip);
 	a->created = (time_t)sqlite3_column_int64(st, 5);
+	if (rc == STORE_OK)	/* NULL reads as "": no CRAM-MD5 secret */
+		rc = copy_text(a->cram_secret, sizeof(a->cram_secret), sqlite3_column_text(st, 6));
 	return rc;
 }
 

@@ -115,6 +115,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE TRIGGER messages_retired_key_upd BEFORE UPDATE OF key_id, sealed_dk ON messages"
 	"  WHEN NEW.sealed_dk IS NOT NULL AND NEW.key_id IN (SELECT key_id FROM retired_keys)"
 	"  BEGIN SELECT RAISE(ABORT, 'data key sealed to a retired store key'); END;",
+
+	/*
+	 * 3 -> 4: the optional CRAM-MD5 secret (hex HMAC-MD5 key, RFC 2195),
+	 * NULL unless the operator set one with `user add|passwd --cram`.
+	 * It is password-equivalent (R-AUTH-1 opt-in, see docs/hacking.md).
+	 */
+	"ALTER TABLE accounts ADD COLUMN cram_secret TEXT;",
 };
 
 const char *

@@ -126,6 +126,7 @@ int store_key_retire(struct store *s, uint32_t key_id, int64_t *left);
 /* ---- accounts ---- */
 
 #define STORE_LIST_MAX 32
+#define STORE_CRAM_SECRET_MAX 160	/* 128 hex digits + NUL, rounded */
 
 struct store_account {
 	char address[STORE_ADDR_MAX];
@@ -136,6 +137,12 @@ struct store_account {
 	size_t n_allow_ip;
 	char allow_ip[STORE_LIST_MAX][64];			/* CIDR */
 	time_t created;
+	/*
+	 * CRAM-MD5 secret: hex of the HMAC-MD5 key (the password, or its MD5
+	 * when longer than 64 octets); "" = none (NULL in the database).  It
+	 * is password-equivalent: set only on the operator's explicit choice.
+	 */
+	char cram_secret[STORE_CRAM_SECRET_MAX];
 };
 
 int store_account_put(struct store *s, const struct store_account *a);	/* insert or replace */

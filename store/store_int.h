@@ -15,7 +15,7 @@
 
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_MS 10000		/* busy_timeout per statement */
 #define STORE_CKPT_WAIT_MS 200		/* a shred's checkpoint waits this long for readers */
 #define STORE_BEGIN_TRIES 30		/* BEGIN IMMEDIATE attempts on SQLITE_BUSY */
