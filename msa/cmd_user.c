@@ -238,12 +238,12 @@ print_account(const struct store_account *a, void *arg)
 	printf("%s rate=%d/h allow-from=", a->address, a->rate_per_hour);
 	for (size_t i = 0; i < a->n_allow_from; i++)
 		printf("%s%s", i ? "," : "", a->allow_from[i]);
-	printf(" cram=%s allow-ip=", a->cram_secret[0] ? "yes" : "no");
+	printf(" allow-ip=");
 	if (a->n_allow_ip == 0)
 		printf("any");
 	for (size_t i = 0; i < a->n_allow_ip; i++)
 		printf("%s%s", i ? "," : "", a->allow_ip[i]);
-	printf("\n");
+	printf(" cram=%s\n", a->cram_secret[0] ? "yes" : "no");
 	return 0;
 }
 
