@@ -143,7 +143,7 @@ test_audit_and_schema(void **state)
 
 	assert_int_equal(store_audit(t->s, "test-event", NULL, "k=v"), 0);
 	assert_int_equal(query_int(t, "SELECT count(*) FROM audit WHERE event = 'test-event'"), 1);
-	assert_int_equal(query_int(t, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(query_int(t, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(tenv_put(t, 10, 0, id), 0);
 	assert_int_equal(query_int(t, "SELECT count(*) FROM recipients WHERE domain = 'example.net'"
 	    " AND state = 'queued' AND attempts = 0"), 1);
@@ -176,7 +176,7 @@ test_reopen(void **state)
 	store_close(t->s);
 	assert_int_equal(store_open(t->dir, &t->s, err, sizeof(err)), 0);
 	assert_int_equal(tenv_check(t, id, 1000, 3), 0);
-	assert_int_equal(query_int(t, "SELECT count(*) FROM schema_version"), 3);
+	assert_int_equal(query_int(t, "SELECT count(*) FROM schema_version"), 4);
 }
 
 static void
@@ -212,6 +212,30 @@ test_count_and_reseal(void **state)
 		assert_int_equal(tenv_check(t, ids[i], 100 * (size_t)i, (unsigned)i), 0);
 	keys_pub_free(pub2);
 }
+/* The CRAM-MD5 secret: kept when set, NULL in the database when "". */
+static void
+test_cram_secret(void **state)
+{
+	struct tenv *t = *state;
+	struct store_account a, b;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.address, sizeof(a.address), "c@example.test");
+	snprintf(a.pwhash, sizeof(a.pwhash), "$argon2id$x");
+	snprintf(a.cram_secret, sizeof(a.cram_secret), "74616e7374616e6b6579");
+	assert_int_equal(store_account_put(t->s, &a), 0);
+	assert_int_equal(store_account_get(t->s, "c@example.test", &b), 0);
+	assert_string_equal(b.cram_secret, "74616e7374616e6b6579");
+	assert_int_equal(query_int(t, "SELECT count(*) FROM accounts WHERE cram_secret IS NULL"), 0);
+	a.cram_secret[0] = '\0';
+	assert_int_equal(store_account_put(t->s, &a), 0);
+	assert_int_equal(store_account_get(t->s, "c@example.test", &b), 0);
+	assert_string_equal(b.cram_secret, "");
+	assert_int_equal(query_int(t, "SELECT count(*) FROM accounts WHERE cram_secret IS NULL"), 1);
+	/* Unterminated: refused, not truncated. */
+	memset(a.cram_secret, 'a', sizeof(a.cram_secret));
+	assert_int_equal(store_account_put(t->s, &a), STORE_ERR);
+}
 
 int
 main(void)
@@ -219,7 +243,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, tenv_cm_setup, tenv_cm_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_account_roundtrip), T(test_list_callback_reenters), T(test_sent_since), T(test_audit_and_schema),
-		T(test_reopen), T(test_count_and_reseal),
+		T(test_reopen), T(test_count_and_reseal), T(test_cram_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

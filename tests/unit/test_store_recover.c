@@ -115,6 +115,7 @@ test_migrate_from_v1(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER messages_retired_key_ins;"
 	    "DROP TRIGGER messages_retired_key_upd; DROP TABLE retired_keys;"
 	    "ALTER TABLE messages DROP COLUMN writer_start;"
+	    "ALTER TABLE accounts DROP COLUMN cram_secret;"
 	    "DELETE FROM schema_version WHERE version >= 2", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(store_open(t.dir, &t.s, err, sizeof(err)), 0);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version), count(*) FROM schema_version",
@@ -124,6 +125,9 @@ test_migrate_from_v1(void **state)
 	assert_int_equal(sqlite3_column_int(st, 1), STORE_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT writer_start FROM messages", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT cram_secret FROM accounts", -1, &st, NULL),
 	    SQLITE_OK);
 	sqlite3_finalize(st);
 	/* A schema newer than the program is refused, with a sentence. */
