@@ -14,6 +14,7 @@
  * loses its .sec.  Secret files are written with O_EXCL and renamed into
  * place with link(), so nothing ever overwrites a key.
  */
+#include "common/errbuf.h"
 #include "keys/keys.h"
 
 #include <dirent.h>
@@ -61,26 +62,12 @@ struct keys_ring {
 static unsigned long long pw_ops(void) { return crypto_pwhash_OPSLIMIT_INTERACTIVE; }
 static size_t pw_mem(void) { return crypto_pwhash_MEMLIMIT_INTERACTIVE; }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 sodium_ready(char *err, size_t errlen)
 {
 	if (sodium_init() < 0) {
-		seterr(err, errlen, "libsodium failed to initialise");
+		errbuf_set(err, errlen, "libsodium failed to initialise");
 		return KEYS_ERR;
 	}
 	return KEYS_OK;
@@ -178,34 +165,34 @@ write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
 	int fd;
 
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		seterr(err, errlen, "key path too long: %s", path);
+		errbuf_set(err, errlen, "key path too long: %s", path);
 		return KEYS_ERR;
 	}
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return KEYS_ERR;
 	}
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		(void)close(fd);
 		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
 	if (close(fd) != 0) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
 	if (link(tmp, path) != 0) {
 		int e = errno;
 		(void)unlink(tmp);
-		seterr(err, errlen, "cannot create %s: %s", path, strerror(e));
+		errbuf_set(err, errlen, "cannot create %s: %s", path, strerror(e));
 		return e == EEXIST ? KEYS_EXIST : KEYS_ERR;
 	}
 	if (unlink(tmp) != 0) {
-		seterr(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
 		return KEYS_ERR;
 	}
 	return KEYS_OK;
@@ -323,19 +310,19 @@ write_current(const char *data_dir, uint32_t id, char *err, size_t errlen)
 	    kpath(path, sizeof(path), data_dir, "current") != 0 ||
 	    kpath(tmp, sizeof(tmp), data_dir, "current.tmp") != 0 ||
 	    kpath(dir, sizeof(dir), data_dir, NULL) != 0) {
-		seterr(err, errlen, "key path too long");
+		errbuf_set(err, errlen, "key path too long");
 		return KEYS_ERR;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || write_all(fd, (const uint8_t *)txt, (size_t)n) != 0 ||
 	    fsync(fd) != 0) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			(void)close(fd);
 		return KEYS_ERR;
 	}
 	if (close(fd) != 0 || rename(tmp, path) != 0 || fsync_dir(dir) != 0) {
-		seterr(err, errlen, "cannot update %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot update %s: %s", path, strerror(errno));
 		return KEYS_ERR;
 	}
 	return KEYS_OK;
@@ -434,19 +421,19 @@ read_sec(const char *data_dir, uint32_t id, const char *pass, uint8_t *sk,
 	int rc = KEYS_ERR;
 
 	if (buf == NULL || key == NULL || boxed == NULL) {
-		seterr(err, errlen, "out of guarded memory");
+		errbuf_set(err, errlen, "out of guarded memory");
 		goto out;
 	}
 	if (kfile(path, sizeof(path), data_dir, id, "sec") != 0)
 		goto out;
 	len = read_small(path, buf, SEC_SEALED_LEN + 1);
 	if (len < 0) {
-		seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		rc = errno == ENOENT ? KEYS_NOKEY : KEYS_ERR;
 		goto out;
 	}
 	if (len < HDR_LEN + 1 || memcmp(buf, SEC_MAGIC, 8) != 0 || get32(buf + 8) != id) {
-		seterr(err, errlen, "%s is not a store secret key for id %u", path, id);
+		errbuf_set(err, errlen, "%s is not a store secret key for id %u", path, id);
 		goto out;
 	}
 	const uint8_t *p = buf + HDR_LEN + 1;
@@ -457,25 +444,25 @@ read_sec(const char *data_dir, uint32_t id, const char *pass, uint8_t *sk,
 		goto out;
 	}
 	if (buf[HDR_LEN] != 1 || len != SEC_SEALED_LEN) {
-		seterr(err, errlen, "%s: unknown secret key format", path);
+		errbuf_set(err, errlen, "%s: unknown secret key format", path);
 		goto out;
 	}
 	*sealed = 1;
 	if (pass == NULL) {
-		seterr(err, errlen, "secret key %u is sealed under a passphrase: "
+		errbuf_set(err, errlen, "secret key %u is sealed under a passphrase: "
 		    "set NTAMSA_KEY_PASSPHRASE or NTAMSA_KEY_PASSPHRASE_FD", id);
 		rc = KEYS_PASSPHRASE;
 		goto out;
 	}
 	const uint8_t *nonce = p + SALT_LEN + 16;
 	if (pass_key(key, pass, p, get64(p + SALT_LEN), (size_t)get64(p + SALT_LEN + 8)) != 0) {
-		seterr(err, errlen, "%s: cannot derive the passphrase key", path);
+		errbuf_set(err, errlen, "%s: cannot derive the passphrase key", path);
 		goto out;
 	}
 	if (crypto_secretbox_open_easy(boxed, nonce + crypto_secretbox_NONCEBYTES,
 	    crypto_secretbox_MACBYTES + BOXED_LEN, nonce, key) != 0 ||
 	    get32(boxed) != id) {
-		seterr(err, errlen, "wrong passphrase for secret key %u", id);
+		errbuf_set(err, errlen, "wrong passphrase for secret key %u", id);
 		rc = KEYS_PASSPHRASE;
 		goto out;
 	}
@@ -501,7 +488,7 @@ make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t
 	int rc = KEYS_ERR;
 
 	if (sk == NULL || secf == NULL) {
-		seterr(err, errlen, "out of guarded memory");
+		errbuf_set(err, errlen, "out of guarded memory");
 		goto out;
 	}
 	memcpy(pubf, PUB_MAGIC, 8);
@@ -509,18 +496,18 @@ make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t
 	put64(pubf + 12, (uint64_t)now);
 	if (crypto_box_keypair(pubf + HDR_LEN, sk) != 0 ||
 	    build_sec(secf, &seclen, id, now, sk, pass) != 0) {
-		seterr(err, errlen, "cannot generate key pair %u", id);
+		errbuf_set(err, errlen, "cannot generate key pair %u", id);
 		goto out;
 	}
 	if (kfile(path, sizeof(path), data_dir, id, "sec") != 0) {
-		seterr(err, errlen, "key path too long");
+		errbuf_set(err, errlen, "key path too long");
 		goto out;
 	}
 	rc = write_new_file(path, secf, seclen, 0600, err, errlen);
 	if (rc != KEYS_OK)
 		goto out;
 	if (kfile(path, sizeof(path), data_dir, id, "pub") != 0) {
-		seterr(err, errlen, "key path too long");
+		errbuf_set(err, errlen, "key path too long");
 		rc = KEYS_ERR;
 		goto out;
 	}
@@ -543,23 +530,23 @@ keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen
 		return rc;
 	if (kpath(dir, sizeof(dir), data_dir, NULL) != 0 ||
 	    kpath(cur, sizeof(cur), data_dir, "current") != 0) {
-		seterr(err, errlen, "data directory path too long");
+		errbuf_set(err, errlen, "data directory path too long");
 		return KEYS_ERR;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return KEYS_ERR;
 	}
 	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0) {
-		seterr(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot read %s: %s", dir, strerror(errno));
 		return KEYS_ERR;
 	}
 	if (n > 0 || access(cur, F_OK) == 0) {
-		seterr(err, errlen, "store keys already exist in %s; refusing to overwrite", dir);
+		errbuf_set(err, errlen, "store keys already exist in %s; refusing to overwrite", dir);
 		return KEYS_EXIST;
 	}
 	if (chmod(dir, 0700) != 0) {
-		seterr(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
 		return KEYS_ERR;
 	}
 	rc = make_pair(data_dir, 1, passphrase, err, errlen);
@@ -567,7 +554,7 @@ keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen
 		return rc;
 	rc = write_current(data_dir, 1, err, errlen);
 	if (rc == KEYS_OK && fsync_dir(dir) != 0) {
-		seterr(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
 		rc = KEYS_ERR;
 	}
 	return rc;
@@ -586,11 +573,11 @@ keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
 		return rc;
 	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0 || n == 0 ||
 	    read_current(data_dir, &cur) != 0) {
-		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		errbuf_set(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
 		return KEYS_NOKEY;
 	}
 	if (n >= KEYS_MAX) {
-		seterr(err, errlen, "too many store keys; retire old ones first");
+		errbuf_set(err, errlen, "too many store keys; retire old ones first");
 		return KEYS_ERR;
 	}
 	/*
@@ -599,7 +586,7 @@ keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
 	 */
 	sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
 	if (sk == NULL) {
-		seterr(err, errlen, "out of guarded memory");
+		errbuf_set(err, errlen, "out of guarded memory");
 		return KEYS_ERR;
 	}
 	rc = read_sec(data_dir, cur, passphrase, sk, &sealed, err, errlen);
@@ -655,24 +642,24 @@ keys_retire(const char *data_dir, uint32_t key_id, char *err, size_t errlen)
 	uint32_t cur;
 
 	if (read_current(data_dir, &cur) != 0) {
-		seterr(err, errlen, "no store keys in %s/keys", data_dir);
+		errbuf_set(err, errlen, "no store keys in %s/keys", data_dir);
 		return KEYS_NOKEY;
 	}
 	if (key_id == cur) {
-		seterr(err, errlen, "key %u is current; rotate first", key_id);
+		errbuf_set(err, errlen, "key %u is current; rotate first", key_id);
 		return KEYS_ERR;
 	}
 	if (kfile(path, sizeof(path), data_dir, key_id, "sec") != 0 ||
 	    kpath(dir, sizeof(dir), data_dir, NULL) != 0) {
-		seterr(err, errlen, "key path too long");
+		errbuf_set(err, errlen, "key path too long");
 		return KEYS_ERR;
 	}
 	if (access(path, F_OK) != 0) {
-		seterr(err, errlen, "no secret key %u", key_id);
+		errbuf_set(err, errlen, "no secret key %u", key_id);
 		return KEYS_NOKEY;
 	}
 	if (wipe_file(path) != 0 || fsync_dir(dir) != 0) {
-		seterr(err, errlen, "cannot destroy %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot destroy %s: %s", path, strerror(errno));
 		return KEYS_ERR;
 	}
 	return KEYS_OK;
@@ -689,16 +676,16 @@ keys_load_pub(const char *data_dir, struct keys_pub **out, char *err, size_t err
 	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
 		return rc;
 	if (read_current(data_dir, &cur) != 0) {
-		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		errbuf_set(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
 		return KEYS_NOKEY;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return KEYS_ERR;
 	}
 	if (read_pub(data_dir, cur, p->pk, NULL) != 0) {
-		seterr(err, errlen, "cannot read public key %u in %s/keys", cur, data_dir);
+		errbuf_set(err, errlen, "cannot read public key %u in %s/keys", cur, data_dir);
 		free(p);
 		return KEYS_ERR;
 	}
@@ -729,18 +716,18 @@ ring_add(struct keys_ring *r, const char *data_dir, uint32_t id, const char *pas
 	int sealed = 0, rc;
 
 	if (read_pub(data_dir, id, e->pk, NULL) != 0) {
-		seterr(err, errlen, "cannot read public key %u", id);
+		errbuf_set(err, errlen, "cannot read public key %u", id);
 		return KEYS_ERR;
 	}
 	e->sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
 	if (e->sk == NULL) {
-		seterr(err, errlen, "out of guarded memory");
+		errbuf_set(err, errlen, "out of guarded memory");
 		return KEYS_ERR;
 	}
 	rc = read_sec(data_dir, id, pass, e->sk, &sealed, err, errlen);
 	if (rc == KEYS_OK && (crypto_scalarmult_base(derived, e->sk) != 0 ||
 	    sodium_memcmp(derived, e->pk, sizeof(derived)) != 0)) {
-		seterr(err, errlen, "secret key %u does not match its public key", id);
+		errbuf_set(err, errlen, "secret key %u does not match its public key", id);
 		rc = KEYS_ERR;
 	}
 	if (rc != KEYS_OK) {
@@ -767,12 +754,12 @@ keys_load_ring(const char *data_dir, const char *passphrase,
 	if ((rc = sodium_ready(err, errlen)) != KEYS_OK)
 		return rc;
 	if (scan_ids(data_dir, ids, KEYS_MAX, &n) != 0) {
-		seterr(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
 		return KEYS_ERR;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return KEYS_ERR;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -785,7 +772,7 @@ keys_load_ring(const char *data_dir, const char *passphrase,
 		}
 	}
 	if (r->n == 0) {
-		seterr(err, errlen, "no store secret keys in %s/keys", data_dir);
+		errbuf_set(err, errlen, "no store secret keys in %s/keys", data_dir);
 		keys_ring_free(r);
 		return KEYS_NOKEY;
 	}
@@ -814,11 +801,11 @@ pass_from_fd(const char *fdenv, char **out, char *err, size_t errlen)
 	errno = 0;
 	fd = strtol(fdenv, &end, 10);
 	if (errno != 0 || end == fdenv || *end != '\0' || fd < 0 || fd > INT_MAX) {
-		seterr(err, errlen, "NTAMSA_KEY_PASSPHRASE_FD is not a descriptor number");
+		errbuf_set(err, errlen, "NTAMSA_KEY_PASSPHRASE_FD is not a descriptor number");
 		return KEYS_PASSPHRASE;
 	}
 	if ((p = sodium_malloc(PASS_MAX)) == NULL) {
-		seterr(err, errlen, "out of guarded memory");
+		errbuf_set(err, errlen, "out of guarded memory");
 		return KEYS_ERR;
 	}
 	while (len < PASS_MAX - 1) {
@@ -826,7 +813,7 @@ pass_from_fd(const char *fdenv, char **out, char *err, size_t errlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			seterr(err, errlen, "cannot read the passphrase from descriptor %ld: %s",
+			errbuf_set(err, errlen, "cannot read the passphrase from descriptor %ld: %s",
 			    fd, strerror(errno));
 			sodium_free(p);
 			return KEYS_PASSPHRASE;
@@ -841,7 +828,7 @@ pass_from_fd(const char *fdenv, char **out, char *err, size_t errlen)
 	if (nl != NULL)
 		*nl = '\0';
 	if (p[0] == '\0') {
-		seterr(err, errlen, "the passphrase from descriptor %ld is empty", fd);
+		errbuf_set(err, errlen, "the passphrase from descriptor %ld is empty", fd);
 		sodium_free(p);
 		return KEYS_PASSPHRASE;
 	}
@@ -858,18 +845,18 @@ keys_passphrase_read(char **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (sodium_init() < 0) {
-		seterr(err, errlen, "libsodium failed to initialise");
+		errbuf_set(err, errlen, "libsodium failed to initialise");
 		return KEYS_ERR;
 	}
 	if (env != NULL) {
 		/* Set but unusable is an error: never fall back to an unsealed key. */
 		len = strlen(env);
 		if (len == 0 || len >= PASS_MAX) {
-			seterr(err, errlen, "NTAMSA_KEY_PASSPHRASE is %s", len ? "too long" : "empty");
+			errbuf_set(err, errlen, "NTAMSA_KEY_PASSPHRASE is %s", len ? "too long" : "empty");
 			return KEYS_PASSPHRASE;
 		}
 		if ((*out = sodium_malloc(len + 1)) == NULL) {
-			seterr(err, errlen, "out of guarded memory");
+			errbuf_set(err, errlen, "out of guarded memory");
 			return KEYS_ERR;
 		}
 		memcpy(*out, env, len + 1);
@@ -1000,11 +987,11 @@ keys_list(const char *data_dir, struct keys_info *out, size_t max, size_t *n,
 
 	*n = 0;
 	if (scan_ids(data_dir, ids, KEYS_MAX, &cnt) != 0) {
-		seterr(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot list %s/keys: %s", data_dir, strerror(errno));
 		return KEYS_ERR;
 	}
 	if (cnt == 0 || read_current(data_dir, &cur) != 0) {
-		seterr(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
+		errbuf_set(err, errlen, "no store keys in %s/keys: run 'ntamsa keys init'", data_dir);
 		return KEYS_NOKEY;
 	}
 	for (size_t i = 0; i < cnt && *n < max; i++) {
@@ -1014,7 +1001,7 @@ keys_list(const char *data_dir, struct keys_info *out, size_t max, size_t *n,
 		memset(k, 0, sizeof(*k));
 		k->id = ids[i];
 		if (read_pub(data_dir, ids[i], NULL, &k->created) != 0) {
-			seterr(err, errlen, "cannot read public key %u", ids[i]);
+			errbuf_set(err, errlen, "cannot read public key %u", ids[i]);
 			return KEYS_ERR;
 		}
 		k->current = ids[i] == cur;

@@ -2,6 +2,7 @@
  * db.c - opening the store: pragmas, schema and forward migrations,
  * recovery of half-written messages, error mapping, transaction helpers.
  */
+#include "common/errbuf.h"
 #include "store/store_int.h"
 
 #include <errno.h>
@@ -306,20 +307,6 @@ store_checkpoint(struct store *s)
 	return STORE_OK;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 read_version(struct store *s, int *v)
@@ -351,7 +338,7 @@ migrate(struct store *s, char *err, size_t errlen)
 		goto fail_tx;
 	if (v > STORE_SCHEMA_VERSION) {
 		store_rollback(s);
-		seterr(err, errlen, "%s: schema version %d is newer than this program (%d)",
+		errbuf_set(err, errlen, "%s: schema version %d is newer than this program (%d)",
 		    s->path, v, STORE_SCHEMA_VERSION);
 		return STORE_ERR;
 	}
@@ -369,7 +356,7 @@ migrate(struct store *s, char *err, size_t errlen)
 fail_tx:
 	store_rollback(s);
 fail:
-	seterr(err, errlen, "%s: cannot create or migrate the schema: %s (%s)",
+	errbuf_set(err, errlen, "%s: cannot create or migrate the schema: %s (%s)",
 	    s->path, store_strerror(rc), sqlite3_errmsg(s->db));
 	return rc;
 }
@@ -482,7 +469,7 @@ open_fail(struct store *s, const char *data_dir, const char *what, char *err, si
 		if (access(data_dir, W_OK) != 0 && (errno == EROFS || errno == EACCES))
 			rc = STORE_RDONLY;
 	}
-	seterr(err, errlen, "%s: %s: %s (%s)", s->path, what, store_strerror(rc),
+	errbuf_set(err, errlen, "%s: %s: %s (%s)", s->path, what, store_strerror(rc),
 	    s->db ? sqlite3_errmsg(s->db) : "cannot open");
 	return rc;
 }
@@ -584,13 +571,13 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return STORE_ERR;
 	}
 	n = snprintf(s->path, sizeof(s->path), "%s/ntamsa.db", data_dir);
 	if (n < 0 || (size_t)n >= sizeof(s->path) || stat(data_dir, &sb) != 0 ||
 	    !S_ISDIR(sb.st_mode)) {
-		seterr(err, errlen, "data directory %s missing or path too long", data_dir);
+		errbuf_set(err, errlen, "data directory %s missing or path too long", data_dir);
 		free(s);
 		return STORE_ERR;
 	}
@@ -603,7 +590,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 	    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE) != 0 ||
 	    pthread_mutex_init(&s->mu, &ma) != 0 || pthread_mutex_init(&s->gc_mu, NULL) != 0 ||
 	    pthread_cond_init(&s->gc_cv, NULL) != 0) {
-		seterr(err, errlen, "cannot initialise store locks");
+		errbuf_set(err, errlen, "cannot initialise store locks");
 		free(s);
 		return STORE_ERR;
 	}
@@ -620,7 +607,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 	(void)sqlite3_extended_result_codes(s->db, 1);
 	(void)sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
-		seterr(err, errlen, "%s: %s", s->path, store_strerror(STORE_RDONLY));
+		errbuf_set(err, errlen, "%s: %s", s->path, store_strerror(STORE_RDONLY));
 		store_close(s);
 		return STORE_RDONLY;
 	}
