@@ -1,9 +1,10 @@
 /*
  * deliver_msg.c - the outgoing message as a stream: the sealed blob is
- * decrypted (store_reader) and read twice, once to rewrite the header and
- * compute the DKIM body hash, once to send.  Plaintext exists only in
- * memory (the header block, wiped after use) and on the wire: never on
- * disk.  Also the DSNs, built from the original header without content.
+ * decrypted (store_reader) once to rewrite the header and compute the
+ * DKIM body hash; a body up to BODY_KEEP_MAX is kept from that pass (in
+ * memory, wiped on free) and sent from there, a larger one is decrypted a
+ * second time while sending.  Plaintext exists only in memory and on the
+ * wire: never on disk.  Also the DSNs, built from the original header without content.
  */
 #include "outbound/deliver_int.h"
 
@@ -20,6 +21,7 @@
 #include "outbound/rewrite.h"
 
 #define READ_STEP 16384
+#define BODY_KEEP_MAX (256 * 1024)	/* bodies kept in memory between hashing and sending */
 
 struct msgsrc {
 	struct dctx *d;
@@ -30,6 +32,9 @@ struct msgsrc {
 	char *out;			/* DKIM-Signature + rewritten header */
 	size_t out_len, out_off;
 	size_t skipped;
+	char *body;			/* the body when kept (<= BODY_KEEP_MAX) */
+	size_t body_cap, body_have, body_off;
+	int body_dropped;		/* too large: stream it from the store again */
 };
 
 int
@@ -225,6 +230,49 @@ rewrite(struct msgsrc *m, const char *hdr, size_t hl, int nta, time_t now,
 	return MSG_OK;
 }
 
+/* Give up the kept body: msgsrc_read decrypts it again from the store. */
+static void
+body_drop(struct msgsrc *m)
+{
+	wipe_free(m->body, m->body_cap);
+	m->body = NULL;
+	m->body_cap = m->body_have = 0;
+	m->body_dropped = 1;
+}
+
+/* Keep n more body bytes if the body stays within BODY_KEEP_MAX. */
+static void
+body_keep(struct msgsrc *m, const char *p, size_t n)
+{
+	if (m->body_dropped || n == 0)
+		return;
+	if (m->body_have + n > BODY_KEEP_MAX) {
+		body_drop(m);
+		return;
+	}
+	if (m->body_have + n > m->body_cap) {
+		size_t cap = m->body_cap ? m->body_cap : 4096;
+		char *nb;
+
+		while (cap < m->body_have + n)
+			cap *= 2;
+		if (cap > BODY_KEEP_MAX)
+			cap = BODY_KEEP_MAX;
+		/* No realloc: the old block is wiped, not left behind in the heap. */
+		if ((nb = malloc(cap)) == NULL) {
+			body_drop(m);
+			return;
+		}
+		if (m->body_have > 0)
+			memcpy(nb, m->body, m->body_have);
+		wipe_free(m->body, m->body_cap);
+		m->body = nb;
+		m->body_cap = cap;
+	}
+	memcpy(m->body + m->body_have, p, n);
+	m->body_have += n;
+}
+
 /* DKIM over the rewritten header and the body (rest of buf, then the reader). */
 static int
 sign(struct msgsrc *m, const char *rw, size_t rwlen, const char *body0, size_t n0,
@@ -242,8 +290,10 @@ sign(struct msgsrc *m, const char *rw, size_t rwlen, const char *body0, size_t n
 	m->body_len = n0;
 	if (n0 > 0 && out_dkim_body(ds, body0, n0) != OUT_DKIM_OK)
 		goto fail;
+	body_keep(m, body0, n0);
 	while ((n = store_reader_read(m->rd, buf, sizeof(buf))) > 0) {
 		m->body_len += (uint64_t)n;
+		body_keep(m, buf, (size_t)n);
 		if (out_dkim_body(ds, buf, (size_t)n) != OUT_DKIM_OK)
 			goto fail;
 	}
@@ -316,6 +366,7 @@ msgsrc_rewind(struct msgsrc *m)
 	}
 	m->out_off = 0;
 	m->skipped = 0;
+	m->body_off = 0;
 	return MSG_OK;
 }
 
@@ -355,6 +406,17 @@ msgsrc_read(void *arg, void *buf, size_t len)
 		m->out_off += k;
 		return (ssize_t)k;
 	}
+	if (!m->body_dropped) {
+		/* Kept from the hashing pass (an empty body is kept too). */
+		size_t k = m->body_have - m->body_off;
+
+		if (k > len)
+			k = len;
+		if (k > 0)
+			memcpy(buf, m->body + m->body_off, k);
+		m->body_off += k;
+		return (ssize_t)k;
+	}
 	if (m->rd == NULL) {
 		if (reader_open(m->d, m->msg_id, &m->rd) != STORE_OK)
 			return -1;
@@ -372,6 +434,7 @@ msgsrc_free(struct msgsrc *m)
 	if (m->rd != NULL)
 		store_reader_close(m->rd);
 	wipe_free(m->out, m->out_len);
+	wipe_free(m->body, m->body_cap);
 	free(m);
 }
 
