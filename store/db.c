@@ -652,7 +652,7 @@ store_gc_stats(struct store *s, uint64_t *batches, uint64_t *msgs)
 {
 	if (pthread_mutex_lock(&s->gc_mu) != 0)
 		abort();
-	*batches = s->gc_batches;
-	*msgs = s->gc_msgs;
+	*batches = s->gc_msgs.batches;
+	*msgs = s->gc_msgs.items;
 	(void)pthread_mutex_unlock(&s->gc_mu);
 }

@@ -40,13 +40,9 @@ struct store_msg {
 };
 
 struct gc_req {
+	struct store_gcreq base;	/* first: gc.c sees only this */
 	struct store_msg *m;
 	const struct store_meta *meta;
-	int rc;
-	int done;			/* durable (or failed): rc is final */
-	int lead;			/* handed the leadership for the next batch */
-	pthread_cond_t cv;		/* one per waiter: no thundering herd */
-	struct gc_req *next;
 };
 
 static void
@@ -333,25 +329,13 @@ put_recipients(struct store_msg *m)
 }
 
 /* Run a cached statement without results (the savepoint commands). */
-static int
-exec_cached(struct store *s, int slot, const char *sql)
-{
-	sqlite3_stmt *st;
-	int rc = store_cached(s, slot, sql, &st);
-
-	if (rc != STORE_OK)
-		return rc;
-	rc = step_done(s, st);
-	store_release(st);
-	return rc;
-}
 
 /* One message's part of a group transaction, inside a savepoint. */
 static int
-apply_one(struct gc_req *r)
+apply_one(struct store *s, struct store_gcreq *base)
 {
-	struct store *s = r->m->s;
-	int rc = exec_cached(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
+	struct gc_req *r = (struct gc_req *)base;
+	int rc = store_exec_cached(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
 
 	if (rc != STORE_OK)
 		return rc;
@@ -362,88 +346,10 @@ apply_one(struct gc_req *r)
 		rc = put_recipients(r->m);
 	/* One bad message must not take the rest of its batch down. */
 	if (rc != STORE_OK)
-		(void)exec_cached(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
-	if (exec_cached(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
+		(void)store_exec_cached(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
+	if (store_exec_cached(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
 		rc = STORE_ERR;
 	return rc;
-}
-
-/* Leader: one durable transaction for the whole batch. */
-static void
-run_batch(struct store *s, struct gc_req *batch)
-{
-	int rc;
-
-	store_lock(s);
-	rc = store_begin(s);
-	for (struct gc_req *r = batch; r != NULL; r = r->next)
-		r->rc = rc == STORE_OK ? apply_one(r) : rc;
-	if (rc == STORE_OK) {
-		rc = store_commit_tx(s);	/* synchronous=FULL: fsync of the WAL */
-		if (rc != STORE_OK)
-			for (struct gc_req *r = batch; r != NULL; r = r->next)
-				r->rc = rc;
-	}
-	if (s->ckpt_pending)
-		(void)store_checkpoint(s);	/* a shredded key may still be in the WAL */
-	store_unlock(s);
-}
-
-/*
- * Queue r and return when it is durable.  Leader/follower: the first caller
- * with nobody leading commits everything queued in one transaction; who
- * arrives meanwhile queues up for the next batch.  The finishing leader
- * wakes each member of its batch and hands leadership to the head of the
- * queue, so a batch never wakes more threads than it holds.
- */
-static void
-group_commit(struct store *s, struct gc_req *r)
-{
-	if (pthread_mutex_lock(&s->gc_mu) != 0)
-		abort();
-	if (s->gc_leader) {
-		if (s->gc_tail != NULL)
-			s->gc_tail->next = r;
-		else
-			s->gc_head = r;
-		s->gc_tail = r;
-		while (!r->done && !r->lead)
-			if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
-				abort();
-		if (r->done) {
-			(void)pthread_mutex_unlock(&s->gc_mu);
-			return;
-		}
-	} else {
-		s->gc_leader = 1;
-		r->next = s->gc_head;	/* normally empty: leadership is handed on */
-		s->gc_head = r;
-		if (s->gc_tail == NULL)
-			s->gc_tail = r;
-	}
-	/* Leading: take everything queued, r included (it is the head). */
-	struct gc_req *batch = s->gc_head;
-	s->gc_head = s->gc_tail = NULL;
-	(void)pthread_mutex_unlock(&s->gc_mu);
-	run_batch(s, batch);
-	if (pthread_mutex_lock(&s->gc_mu) != 0)
-		abort();
-	uint64_t n = 0;
-	/* Followers' requests live on their stacks: read next before done. */
-	for (struct gc_req *q = batch, *next; q != NULL; q = next, n++) {
-		next = q->next;
-		q->done = 1;
-		if (q != r)
-			(void)pthread_cond_signal(&q->cv);
-	}
-	s->gc_batches++;
-	s->gc_msgs += n;
-	if (s->gc_head != NULL) {
-		s->gc_head->lead = 1;
-		(void)pthread_cond_signal(&s->gc_head->cv);
-	} else
-		s->gc_leader = 0;
-	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 
 /* Remove what a failed or abandoned message already wrote. */
@@ -472,7 +378,7 @@ drop_rows(struct store_msg *m)
 int
 store_msg_commit(struct store_msg *m, const struct store_meta *meta)
 {
-	struct gc_req r = {.m = m, .meta = meta, .rc = STORE_OK};
+	struct gc_req r = {.base = {.rc = STORE_OK}, .m = m, .meta = meta};
 	int rc = m->err;
 
 	if (rc == STORE_OK && m->nrcpt == 0)
@@ -482,13 +388,13 @@ store_msg_commit(struct store_msg *m, const struct store_meta *meta)
 	if (rc == STORE_OK) {
 		sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
 		m->used = m->fill = 0;
-		if (pthread_cond_init(&r.cv, NULL) != 0)
+		if (pthread_cond_init(&r.base.cv, NULL) != 0)
 			rc = STORE_ERR;
 	}
 	if (rc == STORE_OK) {
-		group_commit(m->s, &r);
-		(void)pthread_cond_destroy(&r.cv);
-		rc = r.rc;
+		store_gc_commit(m->s, &m->s->gc_msgs, &r.base, apply_one);
+		(void)pthread_cond_destroy(&r.base.cv);
+		rc = r.base.rc;
 	}
 	if (rc != STORE_OK) {
 		log_warn("store-commit-failed", "msg=%s err=\"%s\"", m->id, store_strerror(rc));

@@ -345,34 +345,20 @@ rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
  * leaves the recipient queued: a duplicate delivery later, never a loss.
  */
 struct rq_req {
+	struct store_gcreq base;	/* first: gc.c sees only this */
 	int64_t rcpt_id;
 	const struct store_rcpt_update *u;
 	const struct store_attempt *a;
-	int rc;
-	int done;			/* durable (or failed): rc is final */
-	int lead;			/* handed the leadership for the next batch */
-	pthread_cond_t cv;		/* one per waiter: no thundering herd */
-	struct rq_req *next;
 };
 
-static int
-exec_slot(struct store *s, int slot, const char *sql)
-{
-	sqlite3_stmt *st;
-	int rc = store_cached(s, slot, sql, &st);
-
-	if (rc == STORE_OK)
-		rc = write_one(s, st, NULL);
-	store_release(st);
-	return rc;
-}
 
 /* One request's part of a batch, in a savepoint: a failure stays its own. */
 static int
-rq_apply(struct store *s, const struct rq_req *r)
+rq_apply(struct store *s, struct store_gcreq *base)
 {
+	const struct rq_req *r = (const struct rq_req *)base;
 	/* Same SQL text as msg.c uses for these slots. */
-	int rc = exec_slot(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
+	int rc = store_exec_cached(s, STORE_SLOT_SAVEPOINT, "SAVEPOINT msg");
 
 	if (rc != STORE_OK)
 		return rc;
@@ -381,93 +367,23 @@ rq_apply(struct store *s, const struct rq_req *r)
 	if (rc == STORE_OK && r->u != NULL)
 		rc = rcpt_update(s, r->rcpt_id, r->u);
 	if (rc != STORE_OK)
-		(void)exec_slot(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
-	if (exec_slot(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
+		(void)store_exec_cached(s, STORE_SLOT_ROLLBACK_TO, "ROLLBACK TO msg");
+	if (store_exec_cached(s, STORE_SLOT_RELEASE, "RELEASE msg") != STORE_OK && rc == STORE_OK)
 		rc = STORE_ERR;
 	return rc;
-}
-
-/* Leader: one durable transaction for the whole batch. */
-static void
-rq_run(struct store *s, struct rq_req *batch)
-{
-	int rc;
-
-	store_lock(s);
-	rc = store_begin(s);
-	for (struct rq_req *r = batch; r != NULL; r = r->next)
-		r->rc = rc == STORE_OK ? rq_apply(s, r) : rc;
-	if (rc == STORE_OK && (rc = store_commit_tx(s)) != STORE_OK)
-		for (struct rq_req *r = batch; r != NULL; r = r->next)
-			r->rc = rc;
-	if (s->ckpt_pending)
-		(void)store_checkpoint(s);	/* a shredded key may still be in the WAL */
-	store_unlock(s);
-}
-
-/* Queue r; return when it is durable (leader/follower, as msg.c). */
-static void
-rq_commit(struct store *s, struct rq_req *r)
-{
-	if (pthread_mutex_lock(&s->gc_mu) != 0)
-		abort();
-	if (s->rq_leader) {
-		if (s->rq_tail != NULL)
-			s->rq_tail->next = r;
-		else
-			s->rq_head = r;
-		s->rq_tail = r;
-		s->rq_waiting++;
-		while (!r->done && !r->lead)
-			if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
-				abort();
-		if (r->done) {
-			(void)pthread_mutex_unlock(&s->gc_mu);
-			return;
-		}
-	} else {
-		s->rq_leader = 1;
-		r->next = s->rq_head;	/* normally empty: leadership is handed on */
-		s->rq_head = r;
-		if (s->rq_tail == NULL)
-			s->rq_tail = r;
-	}
-	struct rq_req *batch = s->rq_head;
-	s->rq_head = s->rq_tail = NULL;
-	s->rq_waiting = 0;
-	(void)pthread_mutex_unlock(&s->gc_mu);
-	rq_run(s, batch);
-	if (pthread_mutex_lock(&s->gc_mu) != 0)
-		abort();
-	uint64_t n = 0;
-	/* Followers' requests live on their stacks: read next before done. */
-	for (struct rq_req *q = batch, *next; q != NULL; q = next, n++) {
-		next = q->next;
-		q->done = 1;
-		if (q != r)
-			(void)pthread_cond_signal(&q->cv);
-	}
-	s->rq_batches++;
-	s->rq_recs += n;
-	if (s->rq_head != NULL) {
-		s->rq_head->lead = 1;
-		(void)pthread_cond_signal(&s->rq_head->cv);
-	} else
-		s->rq_leader = 0;
-	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 
 int
 store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u,
     const struct store_attempt *a)
 {
-	struct rq_req r = {.rcpt_id = rcpt_id, .u = u, .a = a, .rc = STORE_OK};
+	struct rq_req r = {.base = {.rc = STORE_OK}, .rcpt_id = rcpt_id, .u = u, .a = a};
 
-	if (pthread_cond_init(&r.cv, NULL) != 0)
+	if (pthread_cond_init(&r.base.cv, NULL) != 0)
 		return STORE_ERR;
-	rq_commit(s, &r);
-	(void)pthread_cond_destroy(&r.cv);
-	return r.rc;
+	store_gc_commit(s, &s->gc_rcpts, &r.base, rq_apply);
+	(void)pthread_cond_destroy(&r.base.cv);
+	return r.base.rc;
 }
 
 void
@@ -475,8 +391,8 @@ store_rcpt_record_stats(struct store *s, uint64_t *batches, uint64_t *records)
 {
 	if (pthread_mutex_lock(&s->gc_mu) != 0)
 		abort();
-	*batches = s->rq_batches;
-	*records = s->rq_recs;
+	*batches = s->gc_rcpts.batches;
+	*records = s->gc_rcpts.items;
 	(void)pthread_mutex_unlock(&s->gc_mu);
 }
 

@@ -22,8 +22,25 @@
 #define STORE_MAX_SIZE ((int64_t)2 << 30)	/* hard cap on one message */
 #define STORE_MAX_RCPTS 10000
 
-struct gc_req;
-struct rq_req;
+/*
+ * Group commit (gc.c): callers queue a request and the first one with
+ * nobody leading commits every queued request in one durable transaction.
+ * A request type embeds struct store_gcreq as its first member.
+ */
+struct store_gcreq {
+	struct store_gcreq *next;
+	pthread_cond_t cv;		/* one per waiter: no thundering herd */
+	int done;			/* durable (or failed): rc is final */
+	int lead;			/* handed the leadership for the next batch */
+	int rc;
+};
+
+struct store_gcq {
+	struct store_gcreq *head, *tail;	/* waiting to be committed */
+	int leader;			/* a thread is committing a batch */
+	size_t waiting;			/* requests in head (tests force batches with it) */
+	uint64_t batches, items;	/* for the benchmarks and tests */
+};
 
 /* Statements of the hot paths, prepared once per connection (store_cached). */
 enum store_slot {
@@ -45,18 +62,11 @@ struct store {
 	pthread_mutex_t mu;		/* serialises every use of db */
 	char path[4096];
 
-	/* group commit (msg.c) */
+	/* group commit; both queues are guarded by gc_mu */
 	pthread_mutex_t gc_mu;
 	pthread_cond_t gc_cv;
-	struct gc_req *gc_head, *gc_tail;	/* waiting to be committed */
-	int gc_leader;			/* a thread is committing a batch */
-	uint64_t gc_batches, gc_msgs;	/* for the benchmark */
-
-	/* group commit of attempt records (queue.c); guarded by gc_mu too */
-	struct rq_req *rq_head, *rq_tail;	/* waiting to be committed */
-	int rq_leader;			/* a thread is committing a batch */
-	size_t rq_waiting;		/* requests in rq_head (tests force batches with it) */
-	uint64_t rq_batches, rq_recs;	/* for the benchmark and tests */
+	struct store_gcq gc_msgs;	/* messages (msg.c) */
+	struct store_gcq gc_rcpts;	/* attempt records and recipient updates (queue.c) */
 
 	sqlite3_stmt *cache[STORE_SLOT_MAX];
 	int ckpt_pending;		/* a shred's TRUNCATE checkpoint was blocked */
@@ -124,5 +134,19 @@ int store_chunk_open(EVP_CIPHER_CTX *ctx, const char *msg_id, uint32_t idx,
 
 /* Group-commit statistics for the benchmark. */
 void store_gc_stats(struct store *s, uint64_t *batches, uint64_t *msgs);
+
+/* One request's part of a group transaction (called with the store locked). */
+typedef int (*store_gc_apply_fn)(struct store *s, struct store_gcreq *r);
+
+/*
+ * Queue r (its cv initialised) on q and return once it is durable or has
+ * failed; the outcome is in r->rc.  apply runs inside the batch's
+ * transaction, once per request.
+ */
+void store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r,
+    store_gc_apply_fn apply);
+
+/* Step a cached statement that returns no rows (SAVEPOINT, RELEASE, ...). */
+int store_exec_cached(struct store *s, int slot, const char *sql);
 
 #endif

@@ -69,7 +69,7 @@ wait_queue(struct store *s, int leader, size_t waiting)
 {
 	for (;;) {
 		assert_int_equal(pthread_mutex_lock(&s->gc_mu), 0);
-		int ok = s->rq_leader == leader && s->rq_waiting == waiting;
+		int ok = s->gc_rcpts.leader == leader && s->gc_rcpts.waiting == waiting;
 		assert_int_equal(pthread_mutex_unlock(&s->gc_mu), 0);
 		if (ok)
 			return;
@@ -212,7 +212,7 @@ child(const char *dir, int64_t a, int64_t b, const char *ida, const char *idb, i
 		_exit(4);
 	for (;;) {
 		(void)pthread_mutex_lock(&s->gc_mu);
-		int leading = s->rq_leader;
+		int leading = s->gc_rcpts.leader;
 		(void)pthread_mutex_unlock(&s->gc_mu);
 		if (leading)
 			break;
