@@ -16,12 +16,12 @@
  */
 #include "common/errbuf.h"
 #include "keys/keys.h"
+#include "keys/keys_int.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,10 +42,6 @@
 #define KEYS_MAX 1024		/* key ids kept; rotation is rare */
 #define PASS_MAX 1024
 
-struct keys_pub {
-	uint32_t id;
-	uint8_t pk[crypto_box_PUBLICKEYBYTES];
-};
 
 struct ring_ent {
 	uint32_t id;
@@ -697,6 +693,9 @@ keys_load_pub(const char *data_dir, struct keys_pub **out, char *err, size_t err
 void
 keys_pub_free(struct keys_pub *p)
 {
+	if (p == NULL)
+		return;
+	keys_ahead_stop(p);
 	free(p);
 }
 
@@ -879,88 +878,6 @@ void
 keys_passphrase_free(char *p)
 {
 	sodium_free(p);
-}
-
-/*
- * Data keys come from one sodium_malloc'd slab per process (mlocked, guard
- * pages around the slab) rather than a sodium_malloc each: that costs an
- * mmap, mlock and two mprotect per key, and with many threads every
- * mprotect is a cross-CPU TLB shootdown, which capped group commit.  A
- * freed slot is wiped at once.  When the slab is full, keys fall back to
- * sodium_malloc of their own.
- */
-#define DK_POOL 1024
-static pthread_mutex_t dk_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t *dk_slab;			/* DK_POOL * KEYS_DK_LEN */
-static uint8_t dk_used[DK_POOL];
-static size_t dk_hint;
-
-static uint8_t *
-dk_pool_get(void)
-{
-	uint8_t *dk = NULL;
-
-	if (pthread_mutex_lock(&dk_mu) != 0)
-		return NULL;
-	if (dk_slab == NULL)
-		dk_slab = sodium_malloc(DK_POOL * KEYS_DK_LEN);
-	for (size_t k = 0; dk_slab != NULL && k < DK_POOL; k++) {
-		size_t i = (dk_hint + k) % DK_POOL;
-		if (!dk_used[i]) {
-			dk_used[i] = 1;
-			dk_hint = i + 1;
-			dk = dk_slab + i * KEYS_DK_LEN;
-			break;
-		}
-	}
-	(void)pthread_mutex_unlock(&dk_mu);
-	return dk;
-}
-
-/* 1 if dk came from the slab (and is now wiped and free), 0 if not. */
-static int
-dk_pool_put(uint8_t *dk)
-{
-	uintptr_t p = (uintptr_t)dk, base = (uintptr_t)dk_slab;
-
-	if (dk_slab == NULL || p < base || p >= base + DK_POOL * KEYS_DK_LEN)
-		return 0;
-	sodium_memzero(dk, KEYS_DK_LEN);
-	if (pthread_mutex_lock(&dk_mu) != 0)
-		return 1;	/* wiped; the slot leaks, which is safe */
-	dk_used[(p - base) / KEYS_DK_LEN] = 0;
-	(void)pthread_mutex_unlock(&dk_mu);
-	return 1;
-}
-
-uint8_t *
-keys_dk_new(void)
-{
-	uint8_t *dk;
-
-	if (sodium_init() < 0)
-		return NULL;
-	if ((dk = dk_pool_get()) == NULL && (dk = sodium_malloc(KEYS_DK_LEN)) == NULL)
-		return NULL;
-	randombytes_buf(dk, KEYS_DK_LEN);
-	return dk;
-}
-
-void
-keys_dk_free(uint8_t *dk)
-{
-	if (dk != NULL && !dk_pool_put(dk))
-		sodium_free(dk);
-}
-
-int
-keys_dk_seal(const struct keys_pub *p, const uint8_t *dk,
-    uint8_t out[KEYS_SEALED_DK_LEN], uint32_t *key_id)
-{
-	if (crypto_box_seal(out, dk, KEYS_DK_LEN, p->pk) != 0)
-		return KEYS_ERR;
-	*key_id = p->id;
-	return KEYS_OK;
 }
 
 int

@@ -76,6 +76,31 @@ void keys_dk_free(uint8_t *dk);
 int keys_dk_seal(const struct keys_pub *p, const uint8_t *dk,
     uint8_t out[KEYS_SEALED_DK_LEN], uint32_t *key_id);
 
+/*
+ * A fresh DK and its sealed form in one call: taken from the seal-ahead
+ * ring when p has one and it is not empty, else made and sealed here.
+ * NULL on failure; free the DK with keys_dk_free().
+ */
+uint8_t *keys_dk_new_sealed(const struct keys_pub *p, uint8_t sealed[KEYS_SEALED_DK_LEN],
+    uint32_t *key_id);
+/*
+ * Seal ahead of need: a thread keeps up to depth fresh DKs sealed to p so
+ * that keys_dk_new_sealed() does not spend two X25519 operations on the
+ * writer's path.  The ring's keys are in guarded memory, wiped when taken;
+ * keys_pub_free() stops the thread and wipes the rest.  Keys sealed ahead
+ * would only ever encrypt messages the same process is about to receive,
+ * so the ring exposes nothing that process does not hold anyway.
+ */
+#define KEYS_AHEAD_MAX 4096
+#define KEYS_AHEAD_DEPTH 256		/* what smtpd keeps: a burst of 256 messages */
+int keys_pub_seal_ahead(struct keys_pub *p, size_t depth, char *err, size_t errlen);
+/* How many DKs came from the ring, how many were sealed inline, how many wait. */
+struct keys_ahead_stats {
+	uint64_t taken;		/* from the ring */
+	uint64_t missed;	/* the ring was empty: sealed inline */
+	size_t ready;		/* in the ring now */
+};
+void keys_pub_seal_stats(const struct keys_pub *p, struct keys_ahead_stats *st);
 /* Open a sealed DK with the secret key key_id; dk must be guarded memory. */
 int keys_dk_open(const struct keys_ring *r, uint32_t key_id,
     const uint8_t sealed[KEYS_SEALED_DK_LEN], uint8_t *dk);
