@@ -262,6 +262,21 @@ smtp_server_msg_new(struct smtp_server *srv, struct store_msg **out)
 	return rc;
 }
 
+/*
+ * Seal data keys ahead of need (keys.h): the X25519 work of a message's
+ * seal happens while sessions wait on the network or on fsync, not on
+ * their path.  Without the thread every session seals inline, so a
+ * failure here costs speed only.
+ */
+static void
+seal_ahead(struct keys_pub *pub)
+{
+	char err[256];
+
+	if (keys_pub_seal_ahead(pub, KEYS_AHEAD_DEPTH, err, sizeof(err)) != KEYS_OK)
+		log_warn("seal-ahead", "error=\"%s\" sealing=inline", err);
+}
+
 int
 smtp_server_reload_pub(struct smtp_server *srv)
 {
@@ -272,6 +287,7 @@ smtp_server_reload_pub(struct smtp_server *srv)
 		log_err("pubkey-reload-fail", "error=%s keeping=old", log_quote(q, sizeof(q), err));
 		return -1;
 	}
+	seal_ahead(n);
 	if (pthread_rwlock_wrlock(&srv->pub_lock) != 0) {
 		keys_pub_free(n);
 		return -1;
@@ -379,6 +395,7 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
 		log_err("smtpd-init", "error=%s", log_quote(q, sizeof(q), err));
 		return -1;
 	}
+	seal_ahead(srv->pub);
 	srv->locks = smtp_locks_new(c->auth_fail_limit, c->auth_lockout);
 	srv->authcache = smtp_authcache_new();
 	srv->rate = smtp_rate_new(srv->store);

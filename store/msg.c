@@ -18,6 +18,8 @@
 
 #include "common/log.h"
 
+#define MSG_BUF_START 8192
+
 struct store_msg {
 	struct store *s;
 	char id[STORE_ID_LEN];
@@ -26,6 +28,7 @@ struct store_msg {
 	uint32_t key_id;
 	EVP_CIPHER_CTX *ctx;
 	uint8_t *buf;				/* plaintext of the open chunk */
+	size_t cap;				/* of buf; ct holds cap + overhead */
 	size_t fill;
 	size_t used;				/* high-water mark of buf, to wipe */
 	uint8_t *ct;				/* one sealed chunk */
@@ -75,11 +78,12 @@ store_msg_new(struct store *s, const struct keys_pub *pub, struct store_msg **ou
 		return STORE_ERR;
 	m->s = s;
 	m->created = time(NULL);
-	m->dk = keys_dk_new();
-	m->buf = malloc(STORE_CHUNK);
-	m->ct = malloc(STORE_CHUNK + STORE_CHUNK_OVERHEAD);
+	m->dk = keys_dk_new_sealed(pub, m->sealed, &m->key_id);
+	/* Most mail is a few KB: start small, grow to a chunk when needed. */
+	m->cap = MSG_BUF_START;
+	m->buf = malloc(m->cap);
+	m->ct = malloc(m->cap + STORE_CHUNK_OVERHEAD);
 	if (m->dk == NULL || m->buf == NULL || m->ct == NULL ||
-	    keys_dk_seal(pub, m->dk, m->sealed, &m->key_id) != KEYS_OK ||
 	    (m->ctx = store_gcm_new(m->dk, 1)) == NULL) {
 		msg_free(m);
 		return STORE_ERR;
@@ -183,6 +187,34 @@ flush_chunk(struct store_msg *m)
 	return rc;
 }
 
+/*
+ * Room for need plaintext bytes in the open chunk.  The old buffer is
+ * wiped before it is freed: realloc() could leave plaintext behind.
+ */
+static int
+grow(struct store_msg *m, size_t need)
+{
+	size_t cap = m->cap * 2 > need ? m->cap * 2 : need;
+	uint8_t *buf, *ct;
+
+	if (cap > STORE_CHUNK)
+		cap = STORE_CHUNK;
+	if ((buf = malloc(cap)) == NULL)
+		return STORE_ERR;
+	if ((ct = malloc(cap + STORE_CHUNK_OVERHEAD)) == NULL) {
+		free(buf);
+		return STORE_ERR;
+	}
+	memcpy(buf, m->buf, m->fill);
+	sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
+	free(m->buf);
+	free(m->ct);
+	m->buf = buf;
+	m->ct = ct;
+	m->cap = cap;
+	return STORE_OK;
+}
+
 /* Seal the open chunk into m->ct; final marks the last one. */
 static int
 seal_open_chunk(struct store_msg *m, int final)
@@ -215,6 +247,8 @@ store_msg_write(struct store_msg *m, const void *data, size_t len)
 		size_t n = STORE_CHUNK - m->fill;
 		if (n > len)
 			n = len;
+		if (m->fill + n > m->cap && grow(m, m->fill + n) != STORE_OK)
+			return m->err = STORE_ERR;
 		memcpy(m->buf + m->fill, p, n);
 		m->fill += n;
 		m->size += (int64_t)n;
