@@ -79,15 +79,15 @@ store_account_put(struct store *s, const struct store_account *a)
 	    " rate_per_hour, allow_from, allow_ip, created, cram_secret)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->pwhash, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, a->rate_per_hour);
-		sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, ip, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, a->created ? a->created : time(NULL));
-		if (a->cram_secret[0] != '\0')
-			sqlite3_bind_text(st, 7, a->cram_secret, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+		store_bind_text(&rc, st, 1, a->address);
+		store_bind_text(&rc, st, 2, a->pwhash);
+		store_bind_int64(&rc, st, 3, a->rate_per_hour);
+		store_bind_text(&rc, st, 4, from);
+		store_bind_text(&rc, st, 5, ip);
+		store_bind_int64(&rc, st, 6, a->created ? a->created : time(NULL));
+		store_bind_text(&rc, st, 7, a->cram_secret[0] != '\0' ? a->cram_secret : NULL);
+		if (rc == STORE_OK)
+			rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_finalize(st);
 	}
 	rc = store_end(s, rc);
@@ -141,12 +141,13 @@ store_account_get(struct store *s, const char *address, struct store_account *ou
 	store_lock(s);
 	rc = store_prepare(s, "SELECT " ACCOUNT_COLS " FROM accounts WHERE address = ?1", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			rc = row_to_account(st, out);
-		else
-			rc = rc == SQLITE_DONE ? STORE_NOTFOUND : db_err(s);
+		if (store_bind_text(&rc, st, 1, address) == STORE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				rc = row_to_account(st, out);
+			else
+				rc = rc == SQLITE_DONE ? STORE_NOTFOUND : db_err(s);
+		}
 		sqlite3_finalize(st);
 	}
 	store_unlock(s);
@@ -164,8 +165,8 @@ store_account_del(struct store *s, const char *address)
 		goto out;
 	rc = store_prepare(s, "DELETE FROM accounts WHERE address = ?1", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+		if (store_bind_text(&rc, st, 1, address) == STORE_OK)
+			rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
 			rc = STORE_NOTFOUND;
 		sqlite3_finalize(st);
@@ -219,12 +220,14 @@ store_account_sent_since(struct store *s, const char *address, time_t t, int64_t
 	rc = store_prepare(s, "SELECT count(*) FROM messages WHERE account = ?1"
 	    " AND created >= ?2 AND state != 'incomplete'", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, t);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*n = sqlite3_column_int64(st, 0);
-		else
-			rc = db_err(s);
+		store_bind_text(&rc, st, 1, address);
+		store_bind_int64(&rc, st, 2, t);
+		if (rc == STORE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*n = sqlite3_column_int64(st, 0);
+			else
+				rc = db_err(s);
+		}
 		sqlite3_finalize(st);
 	}
 	store_unlock(s);
@@ -243,13 +246,12 @@ store_audit(struct store *s, const char *event, const char *msg_id, const char *
 	rc = store_prepare(s, "INSERT INTO audit (time, event, msg_id, detail)"
 	    " VALUES (?1, ?2, ?3, ?4)", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, time(NULL));
-		sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
-		if (msg_id != NULL)
-			sqlite3_bind_text(st, 3, msg_id, -1, SQLITE_STATIC);
-		if (detail != NULL)
-			sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+		store_bind_int64(&rc, st, 1, time(NULL));
+		store_bind_text(&rc, st, 2, event);
+		store_bind_text(&rc, st, 3, msg_id);
+		store_bind_text(&rc, st, 4, detail);
+		if (rc == STORE_OK)
+			rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_finalize(st);
 	}
 	rc = store_end(s, rc);

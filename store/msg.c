@@ -132,10 +132,11 @@ insert_chunk(struct store_msg *m)
 
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, m->idx);
-	sqlite3_bind_blob(st, 3, m->ct, (int)m->ctlen, SQLITE_STATIC);
-	rc = step_done(m->s, st);
+	store_bind_text(&rc, st, 1, m->id);
+	store_bind_int64(&rc, st, 2, m->idx);
+	store_bind_blob(&rc, st, 3, m->ct, m->ctlen);
+	if (rc == STORE_OK)
+		rc = step_done(m->s, st);
 	store_release(st);
 	return rc;
 }
@@ -150,12 +151,13 @@ insert_incomplete_row(struct store_msg *m)
 
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, m->created);
-	sqlite3_bind_int64(st, 3, getpid());
-	if (start >= 0)
-		sqlite3_bind_int64(st, 4, start);
-	rc = step_done(m->s, st);
+	store_bind_text(&rc, st, 1, m->id);
+	store_bind_int64(&rc, st, 2, m->created);
+	store_bind_int64(&rc, st, 3, getpid());
+	if (start >= 0)		/* unknown start: NULL, the pid alone identifies the writer */
+		store_bind_int64(&rc, st, 4, start);
+	if (rc == STORE_OK)
+		rc = step_done(m->s, st);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -287,24 +289,27 @@ str_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* Bind meta fields ?4..?14 shared by the INSERT and UPDATE forms. */
-static void
+/* Bind meta fields ?1..?14 shared by the INSERT and UPDATE forms. */
+static int
 bind_meta(sqlite3_stmt *st, struct store_msg *m, const struct store_meta *meta)
 {
-	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, m->created);
-	sqlite3_bind_text(st, 3, str_or_empty(meta->account), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, str_or_empty(meta->mail_from), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, str_or_empty(meta->message_id), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, m->size);
-	sqlite3_bind_int(st, 7, meta->cls_health);
-	sqlite3_bind_int(st, 8, meta->cls_score);
-	sqlite3_bind_text(st, 9, str_or_empty(meta->cls_reasons), -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 10, meta->cls_forced);
-	sqlite3_bind_int(st, 11, meta->body_8bit);
-	sqlite3_bind_int64(st, 12, m->key_id);
-	sqlite3_bind_blob(st, 13, m->sealed, KEYS_SEALED_DK_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, (int64_t)m->idx + 1);
+	int rc = STORE_OK;
+
+	store_bind_text(&rc, st, 1, m->id);
+	store_bind_int64(&rc, st, 2, m->created);
+	store_bind_text(&rc, st, 3, str_or_empty(meta->account));
+	store_bind_text(&rc, st, 4, str_or_empty(meta->mail_from));
+	store_bind_text(&rc, st, 5, str_or_empty(meta->message_id));
+	store_bind_int64(&rc, st, 6, m->size);
+	store_bind_int64(&rc, st, 7, meta->cls_health);
+	store_bind_int64(&rc, st, 8, meta->cls_score);
+	store_bind_text(&rc, st, 9, str_or_empty(meta->cls_reasons));
+	store_bind_int64(&rc, st, 10, meta->cls_forced);
+	store_bind_int64(&rc, st, 11, meta->body_8bit);
+	store_bind_int64(&rc, st, 12, m->key_id);
+	store_bind_blob(&rc, st, 13, m->sealed, KEYS_SEALED_DK_LEN);
+	store_bind_int64(&rc, st, 14, (int64_t)m->idx + 1);
+	return rc;
 }
 
 static int
@@ -326,8 +331,9 @@ put_message_row(struct store_msg *m, const struct store_meta *meta)
 
 	if (rc != STORE_OK)
 		return rc;
-	bind_meta(st, m, meta);
-	rc = step_done(m->s, st);
+	rc = bind_meta(st, m, meta);
+	if (rc == STORE_OK)
+		rc = step_done(m->s, st);
 	if (rc == STORE_OK && m->row_written && sqlite3_changes(m->s->db) != 1)
 		rc = STORE_NOTFOUND;	/* removed as abandoned: never commit a partial */
 	store_release(st);
@@ -351,11 +357,12 @@ put_recipients(struct store_msg *m)
 		for (const char *d = at ? at + 1 : ""; *d && k < sizeof(dom) - 1; d++)
 			dom[k++] = (char)tolower((unsigned char)*d);
 		dom[k] = '\0';
-		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->rcpt[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, dom, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, m->created);
-		rc = step_done(m->s, st);
+		store_bind_text(&rc, st, 1, m->id);
+		store_bind_text(&rc, st, 2, m->rcpt[i]);
+		store_bind_text_copy(&rc, st, 3, dom);
+		store_bind_int64(&rc, st, 4, m->created);
+		if (rc == STORE_OK)
+			rc = step_done(m->s, st);
 		sqlite3_reset(st);
 	}
 	store_release(st);
@@ -398,8 +405,9 @@ drop_rows(struct store_msg *m)
 	if (store_begin(m->s) == STORE_OK &&
 	    store_prepare(m->s, "DELETE FROM messages WHERE id = ?1 AND state = 'incomplete'",
 	    &st) == STORE_OK) {
-		sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-		int rc = step_done(m->s, st);
+		int rc = STORE_OK;
+		if (store_bind_text(&rc, st, 1, m->id) == STORE_OK)
+			rc = step_done(m->s, st);
 		sqlite3_finalize(st);
 		if (rc == STORE_OK)
 			(void)store_commit_tx(m->s);

@@ -69,7 +69,7 @@ rcpt_row(sqlite3_stmt *st, struct store_rcpt *r)
  * bind(); rows go to out[], *n of them.  Lock taken and released here.
  */
 static int
-rcpt_page(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *, const void *),
+rcpt_page(struct store *s, const char *sql, int (*bind)(sqlite3_stmt *, const void *),
     const void *barg, struct store_rcpt *out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
@@ -78,8 +78,9 @@ rcpt_page(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *, const v
 	*n = 0;
 	store_lock(s);
 	rc = store_prepare(s, sql, &st);
+	if (rc == STORE_OK)
+		rc = bind(st, barg);
 	if (rc == STORE_OK) {
-		bind(st, barg);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < PAGE)
 			rcpt_row(st, &out[(*n)++]);
 		rc = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? STORE_OK : store_map(rc);
@@ -91,13 +92,14 @@ rcpt_page(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *, const v
 
 struct due_args { time_t now; int64_t after_id; size_t limit; };
 
-static void
+static int
 bind_due(sqlite3_stmt *st, const void *a)
 {
 	const struct due_args *d = a;
+	int rc = STORE_OK;
 
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)d->now);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)d->limit);
+	store_bind_int64(&rc, st, 1, d->now);
+	return store_bind_int64(&rc, st, 2, (int64_t)d->limit);
 }
 
 int
@@ -123,16 +125,14 @@ store_queue_due(struct store *s, time_t now, size_t max, store_rcpt_cb cb, void 
 
 struct list_args { const char *msg_id; int64_t after_id; };
 
-static void
+static int
 bind_list(sqlite3_stmt *st, const void *a)
 {
 	const struct list_args *l = a;
+	int rc = STORE_OK;
 
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)l->after_id);
-	if (l->msg_id != NULL)
-		sqlite3_bind_text(st, 2, l->msg_id, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 2);
+	store_bind_int64(&rc, st, 1, l->after_id);
+	return store_bind_text_copy(&rc, st, 2, l->msg_id);	/* NULL: every message */
 }
 
 int
@@ -177,15 +177,6 @@ store_queue_next_due(struct store *s, time_t *when)
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return rc;
-}
-
-static void
-bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v != NULL)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 /* Run one write statement in its own IMMEDIATE transaction; *changes rows. */
@@ -243,10 +234,11 @@ store_queue_op(struct store *s, const char *op, const char *msg_id,
 		goto out;
 	rc = store_prepare(s, sql, &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_TRANSIENT);
-		bind_opt_text(st, 2, rcpt);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
-		rc = write_one(s, st, n);
+		store_bind_text_copy(&rc, st, 1, msg_id);
+		store_bind_text_copy(&rc, st, 2, rcpt);
+		store_bind_int64(&rc, st, 3, now);
+		if (rc == STORE_OK)
+			rc = write_one(s, st, n);
 	}
 	sqlite3_finalize(st);
 	if (rc == STORE_OK)
@@ -269,11 +261,12 @@ store_msg_pending(struct store *s, const char *msg_id, int64_t *n)
 	rc = store_prepare(s, "SELECT COUNT(*) FROM recipients WHERE msg_id = ?1"
 	    " AND state NOT IN ('delivered', 'bounced', 'deleted')", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*n = sqlite3_column_int64(st, 0);
-		rc = rc == SQLITE_ROW ? STORE_OK : store_map(rc);
+		if (store_bind_text_copy(&rc, st, 1, msg_id) == STORE_OK) {
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				*n = sqlite3_column_int64(st, 0);
+			rc = rc == SQLITE_ROW ? STORE_OK : store_map(rc);
+		}
 	}
 	sqlite3_finalize(st);
 	store_unlock(s);
@@ -295,15 +288,16 @@ attempt_insert(struct store *s, const struct store_attempt *a)
 
 	if (rc == STORE_OK) {
 		if (a->rcpt_id > 0)
-			sqlite3_bind_int64(st, 1, a->rcpt_id);
+			store_bind_int64(&rc, st, 1, a->rcpt_id);
 		else
-			sqlite3_bind_null(st, 1);
-		bind_opt_text(st, 2, a->msg_id);
-		bind_opt_text(st, 3, a->domain);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)a->time);
+			store_bind_null(&rc, st, 1);
+		store_bind_text_copy(&rc, st, 2, a->msg_id);
+		store_bind_text_copy(&rc, st, 3, a->domain);
+		store_bind_int64(&rc, st, 4, a->time);
 		for (int i = 0; i < 12; i++)
-			bind_opt_text(st, 5 + i, v[i]);
-		rc = write_one(s, st, NULL);
+			store_bind_text_copy(&rc, st, 5 + i, v[i]);
+		if (rc == STORE_OK)
+			rc = write_one(s, st, NULL);
 	}
 	store_release(st);
 	return rc;
@@ -322,15 +316,16 @@ rcpt_update(struct store *s, int64_t rcpt_id, const struct store_rcpt_update *u)
 	    " updated = ?8 WHERE id = ?1", &st);
 
 	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, rcpt_id);
-		sqlite3_bind_text(st, 2, u->state, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)u->next_attempt);
-		bind_opt_text(st, 4, u->channel);
-		bind_opt_text(st, 5, u->reason);
-		bind_opt_text(st, 6, u->last_reply);
-		sqlite3_bind_int(st, 7, u->tried ? 1 : 0);
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)u->now);
-		rc = write_one(s, st, NULL);
+		store_bind_int64(&rc, st, 1, rcpt_id);
+		store_bind_text_copy(&rc, st, 2, u->state);
+		store_bind_int64(&rc, st, 3, u->next_attempt);
+		store_bind_text_copy(&rc, st, 4, u->channel);	/* NULL keeps the column */
+		store_bind_text_copy(&rc, st, 5, u->reason);
+		store_bind_text_copy(&rc, st, 6, u->last_reply);
+		store_bind_int64(&rc, st, 7, u->tried ? 1 : 0);
+		store_bind_int64(&rc, st, 8, u->now);
+		if (rc == STORE_OK)
+			rc = write_one(s, st, NULL);
 	}
 	store_release(st);
 	return rc;
@@ -445,10 +440,10 @@ log_page(struct store *s, const char *domain, time_t since, int64_t *after,
 	    " LEFT JOIN recipients r ON r.id = a.rcpt_id LEFT JOIN messages m ON m.id = a.msg_id"
 	    " WHERE a.id > ?1 AND a.time >= ?2 AND (?3 IS NULL OR a.domain = ?3 COLLATE NOCASE)"
 	    " ORDER BY a.id LIMIT " PAGE_S, &st);
+	store_bind_int64(&rc, st, 1, *after);
+	store_bind_int64(&rc, st, 2, since);
+	store_bind_text_copy(&rc, st, 3, domain);	/* NULL: every domain */
 	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, *after);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
-		bind_opt_text(st, 3, domain);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < PAGE) {
 			*after = sqlite3_column_int64(st, 0);
 			log_row(st, &rows[(*n)++]);
@@ -496,7 +491,8 @@ store_queue_shred_done(struct store *s, const char *const *ids, size_t n, size_t
 	    " AND NOT EXISTS (SELECT 1 FROM recipients WHERE msg_id = ?1"
 	    " AND state NOT IN ('delivered', 'bounced', 'deleted'))", &st);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-		sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_TRANSIENT);
+		if (store_bind_text_copy(&rc, st, 1, ids[i]) != STORE_OK)
+			break;
 		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_map(sqlite3_errcode(s->db));
 		*shredded += (size_t)sqlite3_changes(s->db);
 		sqlite3_reset(st);
@@ -529,8 +525,7 @@ store_queue_shred_retained(struct store *s, time_t before, size_t *shredded)
 	    " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.msg_id = messages.id"
 	    " AND (r.state NOT IN ('delivered', 'bounced', 'deleted') OR r.updated >= ?1))",
 	    &st);
-	if (rc == STORE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+	if (store_bind_int64(&rc, st, 1, before) == STORE_OK) {
 		int64_t n = 0;
 		rc = write_one(s, st, &n);
 		*shredded = (size_t)n;

@@ -54,8 +54,9 @@ load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t
 		store_unlock(s);
 		return rc;
 	}
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	/* A failed bind leaves its store error in rc: negative, unlike SQLite's codes. */
+	if (store_bind_text(&rc, st, 1, r->id) == STORE_OK)
+		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(st, 0);
 		int64_t n = sqlite3_column_int64(st, 3);
@@ -76,7 +77,7 @@ load_header(struct store_reader *r, uint8_t sealed[KEYS_SEALED_DK_LEN], uint32_t
 			r->nchunks = (uint32_t)n;
 			rc = STORE_OK;
 		}
-	} else
+	} else if (rc >= 0)
 		rc = rc == SQLITE_DONE ? STORE_NOTFOUND : db_err(s);
 	sqlite3_finalize(st);
 	store_unlock(s);
@@ -186,15 +187,15 @@ next_chunk(struct store_reader *r)
 		store_unlock(s);
 		return rc;
 	}
-	sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->next);
-	rc = sqlite3_step(st);
+	store_bind_text(&rc, st, 1, r->id);
+	if (store_bind_int64(&rc, st, 2, r->next) == STORE_OK)	/* else rc < 0, see load_header */
+		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		/* A missing or misplaced chunk is tampering, like a bad tag. */
 		rc = store_chunk_open(r->ctx, r->id, r->next, r->next + 1 == r->nchunks,
 		    sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 		    r->pt, &r->ptlen);
-	} else
+	} else if (rc >= 0)
 		rc = rc == SQLITE_DONE ? STORE_TAMPER : db_err(s);
 	store_release(st);
 	store_unlock(s);
@@ -260,8 +261,8 @@ exec_on_msg(struct store *s, const char *sql, const char *msg_id)
 		store_rollback(s);
 		return rc;
 	}
-	sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+	if (store_bind_text(&rc, st, 1, msg_id) == STORE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 	if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
 		rc = STORE_NOTFOUND;
 	sqlite3_finalize(st);
@@ -298,16 +299,17 @@ audit_recipients(struct store *s, const char *msg_id)
 		sqlite3_finalize(sel);
 		return rc;
 	}
-	sqlite3_bind_text(sel, 1, msg_id, -1, SQLITE_STATIC);
+	store_bind_text(&rc, sel, 1, msg_id);
 	while (rc == STORE_OK && sqlite3_step(sel) == SQLITE_ROW) {
 		char detail[STORE_ADDR_MAX + 64];
 		(void)snprintf(detail, sizeof(detail), "rcpt=%s state=%s",
 		    (const char *)sqlite3_column_text(sel, 0),
 		    (const char *)sqlite3_column_text(sel, 1));
-		sqlite3_bind_int64(ins, 1, time(NULL));
-		sqlite3_bind_text(ins, 2, msg_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, detail, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(ins) == SQLITE_DONE ? STORE_OK : db_err(s);
+		store_bind_int64(&rc, ins, 1, time(NULL));
+		store_bind_text(&rc, ins, 2, msg_id);
+		store_bind_text_copy(&rc, ins, 3, detail);
+		if (rc == STORE_OK)
+			rc = sqlite3_step(ins) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_reset(ins);
 	}
 	sqlite3_finalize(sel);
@@ -328,8 +330,8 @@ store_msg_delete(struct store *s, const char *msg_id)
 	if (rc == STORE_OK)
 		rc = store_prepare(s, "DELETE FROM messages WHERE id = ?1", &st);
 	if (rc == STORE_OK) {
-		sqlite3_bind_text(st, 1, msg_id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+		if (store_bind_text(&rc, st, 1, msg_id) == STORE_OK)
+			rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 		if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
 			rc = STORE_NOTFOUND;
 		sqlite3_finalize(st);
@@ -362,8 +364,11 @@ reseal_select(struct store *s, const struct keys_pub *pub, struct reseal_row *ro
 	*n = 0;
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(sel, 1, keys_pub_id(pub));
-	sqlite3_bind_int(sel, 2, RESEAL_BATCH);
+	store_bind_int64(&rc, sel, 1, keys_pub_id(pub));
+	if (store_bind_int64(&rc, sel, 2, RESEAL_BATCH) != STORE_OK) {
+		sqlite3_finalize(sel);
+		return rc;
+	}
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct reseal_row *w = &rows[*n];
 		const char *id = (const char *)sqlite3_column_text(sel, 0);
@@ -407,10 +412,11 @@ reseal_batch(struct store *s, const struct keys_ring *ring, const struct keys_pu
 		sodium_memzero(dk, KEYS_DK_LEN);
 		if (rc != STORE_OK)
 			break;
-		sqlite3_bind_int64(upd, 1, new_id);
-		sqlite3_bind_blob(upd, 2, sealed, sizeof(sealed), SQLITE_TRANSIENT);
-		sqlite3_bind_text(upd, 3, rows[i].id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(upd) == SQLITE_DONE ? STORE_OK : db_err(s);
+		store_bind_int64(&rc, upd, 1, new_id);
+		store_bind_blob_copy(&rc, upd, 2, sealed, sizeof(sealed));
+		store_bind_text(&rc, upd, 3, rows[i].id);
+		if (rc == STORE_OK)
+			rc = sqlite3_step(upd) == SQLITE_DONE ? STORE_OK : db_err(s);
 		sqlite3_reset(upd);
 	}
 	sqlite3_finalize(upd);
@@ -460,11 +466,12 @@ count_sealed(struct store *s, uint32_t key_id, int64_t *n)
 
 	if (rc != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, key_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else
-		rc = db_err(s);
+	if (store_bind_int64(&rc, st, 1, key_id) == STORE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*n = sqlite3_column_int64(st, 0);
+		else
+			rc = db_err(s);
+	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -493,9 +500,10 @@ retire_mark(struct store *s, uint32_t key_id, int64_t *left)
 	if ((rc = store_prepare(s, "INSERT OR IGNORE INTO retired_keys (key_id, time)"
 	    " VALUES (?1, ?2)", &st)) != STORE_OK)
 		return rc;
-	sqlite3_bind_int64(st, 1, key_id);
-	sqlite3_bind_int64(st, 2, time(NULL));
-	rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
+	store_bind_int64(&rc, st, 1, key_id);
+	store_bind_int64(&rc, st, 2, time(NULL));
+	if (rc == STORE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : db_err(s);
 	sqlite3_finalize(st);
 	return rc;
 }

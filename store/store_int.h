@@ -149,4 +149,19 @@ void store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r
 /* Step a cached statement that returns no rows (SAVEPOINT, RELEASE, ...). */
 int store_exec_cached(struct store *s, int slot, const char *sql);
 
+/*
+ * Checked binds (bind.c) with a sticky error: each does nothing while *rc
+ * is an error, else binds and sets *rc to STORE_OK, STORE_TOOBIG
+ * (SQLITE_TOOBIG) or STORE_ERR (SQLITE_RANGE, SQLITE_NOMEM, ...), and
+ * returns *rc.  Bind a run of parameters, then step only when *rc is
+ * STORE_OK.  A NULL text binds NULL.  The plain forms are SQLITE_STATIC (v
+ * must outlive the step); the _copy forms SQLITE_TRANSIENT.
+ */
+int store_bind_text(int *rc, sqlite3_stmt *st, int i, const char *v);
+int store_bind_text_copy(int *rc, sqlite3_stmt *st, int i, const char *v);
+int store_bind_int64(int *rc, sqlite3_stmt *st, int i, int64_t v);
+int store_bind_blob(int *rc, sqlite3_stmt *st, int i, const void *v, size_t len);
+int store_bind_blob_copy(int *rc, sqlite3_stmt *st, int i, const void *v, size_t len);
+int store_bind_null(int *rc, sqlite3_stmt *st, int i);
+
 #endif
