@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -24,12 +25,14 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #define DKIM_KEYS_MAX (CONFIG_LIST_MAX + 1)
 #define DOMAIN_MAX 254
 #define SELECTOR_MAX 64
 #define SIG_BYTES_MAX (OUT_DKIM_MAX_BITS / 8)
 
+#define KEY_FILE_MAX (64 * 1024)		/* an 8192-bit RSA PEM is about 6.5 KB */
 #define KEYS_PER_MSG 4			/* signatures per message (rotation, Ed25519) */
 
 struct dkim_key {
@@ -86,12 +89,112 @@ label_ok(const char *s, size_t max, int underscore)
 	return 1;
 }
 
+/* Refuse what is not a small private regular file (fd open on path). */
+static int
+key_file_check(int fd, const char *path, size_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "dkim: %s: %s", path, strerror(errno));
+		return OUT_DKIM_ERR;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "dkim: %s: not a regular file", path);
+		return OUT_DKIM_ERR;
+	}
+	/* Like ssh: a key others may read is not secret, one others may write not ours. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "dkim: %s: mode %04o, must not be readable by "
+		    "others (group or world); chmod 600", path, (unsigned)(st.st_mode & 07777));
+		return OUT_DKIM_ERR;
+	}
+	if (st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
+		snprintf(err, errlen, "dkim: %s: size %lld, want 1..%d bytes", path,
+		    (long long)st.st_size, KEY_FILE_MAX);
+		return OUT_DKIM_ERR;
+	}
+	*size = (size_t)st.st_size;
+	return OUT_DKIM_OK;
+}
+
+/* Read exactly len bytes (the size fstat saw; a file that changed is refused). */
+static int
+read_exact(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	char extra;
+
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	for (;;) {
+		ssize_t r = read(fd, &extra, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r == 0 ? 0 : -1;
+	}
+}
+
+/*
+ * Parse the PEM key at path.  The file is read with read(2) into guarded
+ * memory that sodium_free wipes: stdio (fopen + PEM_read_PrivateKey) left
+ * the PEM in buffers freed without wiping.  No symlinks (O_NOFOLLOW), no
+ * FIFOs or devices (O_NONBLOCK so opening one does not hang, then fstat).
+ */
+static EVP_PKEY *
+key_file_parse(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	EVP_PKEY *pk = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	BIO *bio;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			snprintf(err, errlen, "dkim: %s: a symbolic link; name the key file itself",
+			    path);
+		else
+			snprintf(err, errlen, "dkim: %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (key_file_check(fd, path, &len, err, errlen) != OUT_DKIM_OK)
+		goto out;
+	/* sodium_malloc needs sodium_init (idempotent), which a caller may not have run. */
+	if (sodium_init() < 0 || (buf = sodium_malloc(len)) == NULL) {
+		snprintf(err, errlen, "dkim: out of memory");
+		goto out;
+	}
+	if (read_exact(fd, buf, len) != 0) {
+		snprintf(err, errlen, "dkim: %s: read failed or the file changed", path);
+		goto out;
+	}
+	/* A read-only memory BIO reads buf in place: no copy to wipe. */
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		snprintf(err, errlen, "dkim: out of memory");
+		goto out;
+	}
+	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (pk == NULL)
+		snprintf(err, errlen, "dkim: %s: not a PEM private key", path);
+out:
+	sodium_free(buf);
+	(void)close(fd);
+	return pk;
+}
+
 static int
 key_load(struct dkim_key *k, const struct config *c, const char *domain,
     const char *selector, const char *file, char *err, size_t errlen)
 {
 	char *path = config_path(c, file);
-	FILE *f;
 	int bits;
 
 	if (path == NULL) {
@@ -104,15 +207,7 @@ key_load(struct dkim_key *k, const struct config *c, const char *domain,
 		free(path);
 		return OUT_DKIM_ERR;
 	}
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "dkim: %s: %s", path, strerror(errno));
-		free(path);
-		return OUT_DKIM_ERR;
-	}
-	k->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (k->pkey == NULL) {
-		snprintf(err, errlen, "dkim: %s: not a PEM private key", path);
+	if ((k->pkey = key_file_parse(path, err, errlen)) == NULL) {
 		free(path);
 		return OUT_DKIM_ERR;
 	}

@@ -10,9 +10,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -53,6 +55,8 @@ setup(void **state)
 	PEM_write_PrivateKey(f, weak, NULL, NULL, 0, NULL, NULL);
 	fclose(f);
 	EVP_PKEY_free(weak);
+	if (chmod(key_weak, 0600) != 0)		/* else refused for its mode, not its size */
+		return -1;
 	snprintf(line, sizeof(line), "zorg.example s1 %s", key_rsa);
 	if (config_defaults(&cfg) != 0 ||
 	    config_set(&cfg, "dkim", "domain", line, err, sizeof(err)) != 0 ||
@@ -212,12 +216,160 @@ test_errors(void **state)
 	}
 }
 
+/* A copy of the RSA key at dir/name with mode, followed by pad newlines. */
+static void
+copy_key(const char *name, mode_t mode, size_t pad, char *path, size_t cap)
+{
+	char buf[8192];
+	FILE *in = fopen(key_rsa, "r");
+	size_t n;
+	int fd;
+
+	snprintf(path, cap, "%s/%s", dir, name);
+	assert_non_null(in);
+	n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	assert_true(n > 0 && n < sizeof(buf));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	memset(buf, '\n', sizeof(buf));
+	for (size_t left = pad; left > 0;) {
+		size_t w = left < sizeof(buf) ? left : sizeof(buf);
+		assert_int_equal(write(fd, buf, w), (ssize_t)w);
+		left -= w;
+	}
+	assert_int_equal(fchmod(fd, mode), 0);	/* not subject to the umask */
+	assert_int_equal(close(fd), 0);
+}
+
+/* out_dkim_load with one dkim.domain line for path; *k NULL unless OK. */
+static int
+load_path(const char *path, struct out_dkim **k, char *err, size_t errlen)
+{
+	struct config c;
+	char line[512];
+	int rc;
+
+	err[0] = '\0';
+	snprintf(line, sizeof(line), "zorg.example s1 %s", path);
+	assert_int_equal(config_defaults(&c), 0);
+	assert_int_equal(config_set(&c, "dkim", "domain", line, err, errlen), 0);
+	rc = out_dkim_load(&c, k, err, errlen);
+	config_free(&c);
+	return rc;
+}
+
+/* Group- or world-accessible keys are refused, naming the path and the mode. */
+static void
+test_key_mode(void **state)
+{
+	static const struct { mode_t mode; const char *want; } rows[] = {
+		{0640, "mode 0640"}, {0604, "mode 0604"}, {0644, "mode 0644"},
+		{0620, "mode 0620"}, {0400, NULL}, {0600, NULL},
+	};
+	char path[512], err[512];
+	struct out_dkim *k;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		copy_key("mode.pem", rows[i].mode, 0, path, sizeof(path));
+		if (rows[i].want == NULL) {
+			assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_OK);
+			out_dkim_free(k);
+		} else {
+			assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_ERR);
+			assert_null(k);
+			assert_non_null(strstr(err, path));
+			assert_non_null(strstr(err, rows[i].want));
+			assert_non_null(strstr(err, "chmod 600"));
+		}
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
+/* A symbolic link to a good key is refused (O_NOFOLLOW), and so is a FIFO (without hanging). */
+static void
+test_key_not_regular(void **state)
+{
+	char path[512], err[512];
+	struct out_dkim *k;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/link.pem", dir);
+	assert_int_equal(symlink(key_rsa, path), 0);
+	assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_ERR);
+	assert_null(k);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_int_equal(unlink(path), 0);
+
+	snprintf(path, sizeof(path), "%s/fifo.pem", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_ERR);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(unlink(path), 0);
+}
+
+/* Over 64 KiB is refused before it is read; just under still loads. */
+static void
+test_key_size(void **state)
+{
+	char path[512], err[512];
+	struct out_dkim *k;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(stat(key_rsa, &st), 0);
+	copy_key("big.pem", 0600, 64 * 1024 - (size_t)st.st_size + 1, path, sizeof(path));
+	assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_ERR);
+	assert_null(k);
+	assert_non_null(strstr(err, "size 65537"));
+	assert_int_equal(unlink(path), 0);
+
+	copy_key("big.pem", 0600, 64 * 1024 - (size_t)st.st_size, path, sizeof(path));
+	assert_int_equal(load_path(path, &k, err, sizeof(err)), OUT_DKIM_OK);
+	out_dkim_free(k);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* A key loaded through the new path (keygen's 0600 file) still signs. */
+static void
+test_key_good_signs(void **state)
+{
+	static const char body[] = "Hallo.\r\n";
+	char err[512], sig[OUT_DKIM_SIG_MAX];
+	struct out_dkim_sig *s;
+	struct out_dkim *k;
+	struct stat st;
+	size_t sl;
+
+	(void)state;
+	assert_int_equal(stat(key_rsa, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);	/* as out_dkim_keygen wrote it */
+	assert_int_equal(stat(key_ed, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(load_path(key_rsa, &k, err, sizeof(err)), OUT_DKIM_OK);
+	assert_int_equal(out_dkim_begin(k, hdr, sizeof(hdr) - 1, &s), OUT_DKIM_OK);
+	assert_int_equal(out_dkim_body(s, body, sizeof(body) - 1), OUT_DKIM_OK);
+	assert_int_equal(out_dkim_end(s, 1700000000, sig, sizeof(sig), &sl), OUT_DKIM_OK);
+	assert_true(sl > 0 && sl < sizeof(sig));
+	sig[sl] = '\0';
+	assert_non_null(strstr(sig, "DKIM-Signature:"));
+	assert_non_null(strstr(sig, "a=rsa-sha256"));
+	assert_non_null(strstr(sig, "d=zorg.example"));
+	out_dkim_free(k);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body_canon_random),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_key_mode),
+		cmocka_unit_test(test_key_not_regular),
+		cmocka_unit_test(test_key_size),
+		cmocka_unit_test(test_key_good_signs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
