@@ -3,18 +3,24 @@
  * `current` pointer, passphrase sealing (Argon2id + secretbox), per-message
  * data keys sealed with crypto_box_seal.
  *
- * Files in <data_dir>/keys/ (directory mode 0700):
+ * Files in <data_dir>/keys/ (directory mode 0700; 0750 when the data
+ * directory is group-shared, common/fsmode.h, so that smtpd's user reads
+ * the public keys through the group and never a secret):
  *   store-<id>.pub   "NTAPUB1\0" | id u32 BE | created u64 BE | pk[32]
  *   store-<id>.sec   "NTASEC1\0" | id u32 BE | created u64 BE | mode u8 | body
  *       mode 0 (plain):   sk[32]
  *       mode 1 (argon2id): salt[16] | opslimit u64 | memlimit u64 |
  *                          nonce[24] | secretbox(id u32 BE | sk[32])
  *   current          the id that seals new messages, as decimal text
+ * Modes: .sec 0600 always (owned by whoever ran `keys init|rotate`: the
+ * deliver user); .pub and `current` 0644, or 0640 with the data directory's
+ * group when group-shared.
  * A retired pair keeps its .pub (so `keys status` can still name it) and
  * loses its .sec.  Secret files are written with O_EXCL and renamed into
  * place with link(), so nothing ever overwrites a key.
  */
 #include "common/errbuf.h"
+#include "common/fsmode.h"
 #include "keys/keys.h"
 #include "keys/keys_int.h"
 
@@ -149,12 +155,33 @@ write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /*
+ * Give a new file the group-shared data directory's group (gid -1: keep
+ * the creator's).  A setgid data directory (install -d -m 2770) already
+ * does; otherwise only a member of that group may, so say what to change.
+ */
+static int
+give_group(int fd, const char *path, gid_t gid, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (gid == (gid_t)-1)
+		return KEYS_OK;
+	if (fstat(fd, &st) != 0 || (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0)) {
+		errbuf_set(err, errlen, "cannot give %s group %u: %s (make the data directory "
+		    "setgid, chmod g+s, or run as a member of that group)", path,
+		    (unsigned)gid, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+/*
  * Write a new file durably without ever replacing one: temp file (O_EXCL),
  * fsync, link() to the final name (fails if it exists), unlink the temp.
  */
 static int
 write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
-    char *err, size_t errlen)
+    gid_t gid, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
@@ -168,6 +195,11 @@ write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		errbuf_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return KEYS_ERR;
+	}
+	if (give_group(fd, tmp, gid, err, errlen) != KEYS_OK) {
+		(void)close(fd);
+		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
 	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
@@ -294,9 +326,27 @@ read_current(const char *data_dir, uint32_t *id)
 	return 0;
 }
 
-/* Point `current` at id: temp file + rename, so a reader sees old or new. */
+/* Group and mode of a group-shared public file, whatever the umask. */
 static int
-write_current(const char *data_dir, uint32_t id, char *err, size_t errlen)
+shared_perms(int fd, const char *path, const struct fsmode *fm, char *err, size_t errlen)
+{
+	if (give_group(fd, path, fm->gid, err, errlen) != KEYS_OK)
+		return KEYS_ERR;
+	if (fchmod(fd, fm->pub) != 0) {
+		errbuf_set(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
+/*
+ * Point `current` at id: temp file + rename, so a reader sees old or new.
+ * Group-shared: exactly 0640 and the data directory's group, whatever the
+ * umask, since smtpd's user must read it (owner-only keeps 0644 & umask).
+ */
+static int
+write_current(const char *data_dir, const struct fsmode *fm, uint32_t id,
+    char *err, size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX], txt[16];
 	int n = snprintf(txt, sizeof(txt), "%u\n", id);
@@ -309,7 +359,12 @@ write_current(const char *data_dir, uint32_t id, char *err, size_t errlen)
 		errbuf_set(err, errlen, "key path too long");
 		return KEYS_ERR;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, fm->pub);
+	if (fd >= 0 && fm->shared && shared_perms(fd, tmp, fm, err, errlen) != KEYS_OK) {
+		(void)close(fd);
+		(void)unlink(tmp);
+		return KEYS_ERR;
+	}
 	if (fd < 0 || write_all(fd, (const uint8_t *)txt, (size_t)n) != 0 ||
 	    fsync(fd) != 0) {
 		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
@@ -473,7 +528,8 @@ out:
 
 /* Create pair `id` on disk: secret first (0600), then public. */
 static int
-make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t errlen)
+make_pair(const char *data_dir, const struct fsmode *fm, uint32_t id, const char *pass,
+    char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	uint8_t pubf[PUB_FILE_LEN];
@@ -499,7 +555,7 @@ make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t
 		errbuf_set(err, errlen, "key path too long");
 		goto out;
 	}
-	rc = write_new_file(path, secf, seclen, 0600, err, errlen);
+	rc = write_new_file(path, secf, seclen, 0600, (gid_t)-1, err, errlen);
 	if (rc != KEYS_OK)
 		goto out;
 	if (kfile(path, sizeof(path), data_dir, id, "pub") != 0) {
@@ -507,17 +563,54 @@ make_pair(const char *data_dir, uint32_t id, const char *pass, char *err, size_t
 		rc = KEYS_ERR;
 		goto out;
 	}
-	rc = write_new_file(path, pubf, sizeof(pubf), 0644, err, errlen);
+	rc = write_new_file(path, pubf, sizeof(pubf), fm->pub, fm->gid, err, errlen);
 out:
 	sodium_free(sk);
 	sodium_free(secf);
 	return rc;
 }
 
+/*
+ * keys/ itself: 0700, or 0750 and the data directory's group when that is
+ * group-shared.  Shared: chmod only when the mode differs, keeping a setgid
+ * bit inherited from the data directory (chmod by a non-member of the group
+ * would clear it, and with it the group new key files get).
+ */
+static int
+keydir_perms(const char *dir, const struct fsmode *fm, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (!fm->shared) {
+		if (chmod(dir, fm->keydir) != 0) {
+			errbuf_set(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
+			return KEYS_ERR;
+		}
+		return KEYS_OK;
+	}
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		errbuf_set(err, errlen, "%s is not a directory", dir);
+		return KEYS_ERR;
+	}
+	if (st.st_gid != fm->gid && chown(dir, (uid_t)-1, fm->gid) != 0) {
+		errbuf_set(err, errlen, "cannot give %s group %u: %s (make the data directory "
+		    "setgid, chmod g+s, or run as a member of that group)", dir,
+		    (unsigned)fm->gid, strerror(errno));
+		return KEYS_ERR;
+	}
+	if ((st.st_mode & 0777) != fm->keydir &&
+	    chmod(dir, fm->keydir | (st.st_mode & S_ISGID)) != 0) {
+		errbuf_set(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
+		return KEYS_ERR;
+	}
+	return KEYS_OK;
+}
+
 int
 keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], cur[PATH_MAX];
+	struct fsmode fm;
 	uint32_t ids[KEYS_MAX];
 	size_t n = 0;
 	int rc;
@@ -529,7 +622,8 @@ keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen
 		errbuf_set(err, errlen, "data directory path too long");
 		return KEYS_ERR;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	fsmode_layout(data_dir, &fm);
+	if (mkdir(dir, fm.keydir) != 0 && errno != EEXIST) {
 		errbuf_set(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return KEYS_ERR;
 	}
@@ -541,14 +635,12 @@ keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen
 		errbuf_set(err, errlen, "store keys already exist in %s; refusing to overwrite", dir);
 		return KEYS_EXIST;
 	}
-	if (chmod(dir, 0700) != 0) {
-		errbuf_set(err, errlen, "cannot chmod %s: %s", dir, strerror(errno));
-		return KEYS_ERR;
-	}
-	rc = make_pair(data_dir, 1, passphrase, err, errlen);
+	if ((rc = keydir_perms(dir, &fm, err, errlen)) != KEYS_OK)
+		return rc;
+	rc = make_pair(data_dir, &fm, 1, passphrase, err, errlen);
 	if (rc != KEYS_OK)
 		return rc;
-	rc = write_current(data_dir, 1, err, errlen);
+	rc = write_current(data_dir, &fm, 1, err, errlen);
 	if (rc == KEYS_OK && fsync_dir(dir) != 0) {
 		errbuf_set(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
 		rc = KEYS_ERR;
@@ -560,6 +652,8 @@ int
 keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
     char *err, size_t errlen)
 {
+	char dir[PATH_MAX];
+	struct fsmode fm;
 	uint32_t ids[KEYS_MAX], cur;
 	size_t n = 0;
 	int rc, sealed = 0;
@@ -595,11 +689,21 @@ keys_rotate(const char *data_dir, const char *passphrase, uint32_t *new_id,
 	 * An unsealed ring rotated with a passphrase gets a sealed new pair: the
 	 * way to start using one.  keys_load_ring opens both kinds with it.
 	 */
+	/* Group-shared: smtpd's user must still reach keys/ (owner-only: as it is). */
+	fsmode_layout(data_dir, &fm);
+	if (fm.shared) {
+		if (kpath(dir, sizeof(dir), data_dir, NULL) != 0) {
+			errbuf_set(err, errlen, "data directory path too long");
+			return KEYS_ERR;
+		}
+		if ((rc = keydir_perms(dir, &fm, err, errlen)) != KEYS_OK)
+			return rc;
+	}
 	uint32_t id = ids[n - 1] + 1;
-	rc = make_pair(data_dir, id, passphrase, err, errlen);
+	rc = make_pair(data_dir, &fm, id, passphrase, err, errlen);
 	if (rc != KEYS_OK)
 		return rc;
-	rc = write_current(data_dir, id, err, errlen);
+	rc = write_current(data_dir, &fm, id, err, errlen);
 	if (rc == KEYS_OK && new_id != NULL)
 		*new_id = id;
 	return rc;

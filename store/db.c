@@ -3,6 +3,7 @@
  * recovery of half-written messages, error mapping, transaction helpers.
  */
 #include "common/errbuf.h"
+#include "common/fsmode.h"
 #include "store/store_int.h"
 
 #include <errno.h>
@@ -520,16 +521,32 @@ apply_pragmas(struct store *s)
 
 /*
  * The database, -wal and -shm hold sealed DKs, addresses and audit data:
- * owner-only whatever umask the caller ran with.  A wider mode is fixed and
- * logged (not refused: a group-readable file is a mistake to repair, not a
- * reason to stop mail).  Done by path, before SQLite opens anything: closing
- * any descriptor of a database file drops every POSIX lock this process
- * holds on it, so we never open one.  A -wal or -shm SQLite creates later
- * gets the database file's mode.  AT_SYMLINK_NOFOLLOW: never chmod what a
- * link points to.
+ * owner-only (0600) whatever umask the caller ran with, or 0660 and the
+ * data directory's group in the group-shared layout (common/fsmode.h: smtpd
+ * and deliver are two users sharing that group).  Never anything for
+ * others.  A different mode or group is fixed and logged (not refused: a
+ * group-readable file is a mistake to repair, not a reason to stop mail).
+ * Done by path, before SQLite opens anything: closing any descriptor of a
+ * database file drops every POSIX lock this process holds on it, so we
+ * never open one.  A -wal or -shm SQLite creates later gets the database
+ * file's mode (and, in a setgid directory, its group).
+ * AT_SYMLINK_NOFOLLOW: never chmod/chown what a link points to.
  */
 static void
-fix_modes(const char *db)
+fix_group(const char *path, const char *sfx, const struct stat *sb, const struct fsmode *fm)
+{
+	if (!fm->shared || sb->st_gid == fm->gid)
+		return;
+	if (fchownat(AT_FDCWD, path, (uid_t)-1, fm->gid, AT_SYMLINK_NOFOLLOW) == 0)
+		log_warn("store-group-fixed", "file=ntamsa.db%s old=%u new=%u",
+		    sfx, (unsigned)sb->st_gid, (unsigned)fm->gid);
+	else
+		log_warn("store-group-unfixable", "file=ntamsa.db%s group=%u want=%u errno=%d",
+		    sfx, (unsigned)sb->st_gid, (unsigned)fm->gid, errno);
+}
+
+static void
+fix_modes(const char *db, const struct fsmode *fm)
 {
 	static const char *const sfx[] = {"", "-wal", "-shm"};
 	char path[4096 + 8];		/* struct store path + "-wal" */
@@ -538,11 +555,14 @@ fix_modes(const char *db)
 	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
 		int n = snprintf(path, sizeof(path), "%s%s", db, sfx[i]);
 		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &sb) != 0 ||
-		    !S_ISREG(sb.st_mode) || (sb.st_mode & 07777) == 0600)
+		    !S_ISREG(sb.st_mode))
 			continue;
-		if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == 0)
-			log_warn("store-mode-fixed", "file=ntamsa.db%s old=%04o new=0600",
-			    sfx[i], (unsigned)(sb.st_mode & 07777));
+		fix_group(path, sfx[i], &sb, fm);
+		if ((sb.st_mode & 07777) == fm->db)
+			continue;
+		if (fchmodat(AT_FDCWD, path, fm->db, AT_SYMLINK_NOFOLLOW) == 0)
+			log_warn("store-mode-fixed", "file=ntamsa.db%s old=%04o new=%04o",
+			    sfx[i], (unsigned)(sb.st_mode & 07777), (unsigned)fm->db);
 		else
 			log_warn("store-mode-unfixable", "file=ntamsa.db%s mode=%04o errno=%d",
 			    sfx[i], (unsigned)(sb.st_mode & 07777), errno);
@@ -550,16 +570,30 @@ fix_modes(const char *db)
 }
 
 /*
- * Create the database file 0600 ourselves: no window with the umask's mode.
- * O_EXCL: we only ever close a descriptor of a file that did not exist, so
- * no lock of this process can be on it.
+ * Create the database file with the layout's mode ourselves: no window with
+ * the umask's mode (fchmod: a umask must not narrow 0660 either, or the
+ * other worker's user could not open it).  O_EXCL: we only ever close a
+ * descriptor of a file that did not exist, so no lock of this process can
+ * be on it.  Returns -1 when the mode or group could not be set; the
+ * caller need not care: fix_modes tries again and logs it.
  */
-static void
-precreate_db(const char *path)
+static int
+precreate_db(const char *path, const struct fsmode *fm)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);	/* an empty file is a new database to SQLite */
+	struct stat sb;
+	int rc = 0;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fm->db);
+
+	if (fd < 0)
+		return 0;	/* it exists (or cannot be made: SQLite says why) */
+	if (fm->shared && (fstat(fd, &sb) != 0 ||
+	    (sb.st_gid != fm->gid && fchown(fd, (uid_t)-1, fm->gid) != 0)))
+		rc = -1;
+	if (fchmod(fd, fm->db) != 0)
+		rc = -1;
+	if (close(fd) != 0)	/* an empty file is a new database to SQLite */
+		rc = -1;
+	return rc;
 }
 
 int
@@ -567,6 +601,7 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
 	struct stat sb;
+	struct fsmode fm;
 	int rc, n;
 
 	*out = NULL;
@@ -595,8 +630,9 @@ store_open(const char *data_dir, struct store **out, char *err, size_t errlen)
 		return STORE_ERR;
 	}
 	(void)pthread_mutexattr_destroy(&ma);
-	precreate_db(s->path);
-	fix_modes(s->path);
+	fsmode_layout(data_dir, &fm);
+	(void)precreate_db(s->path, &fm);	/* fix_modes repairs and logs */
+	fix_modes(s->path, &fm);
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {

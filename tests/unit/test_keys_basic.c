@@ -1,7 +1,8 @@
 /*
  * test_keys_basic.c - store key pairs: init, refuse overwrite, file modes,
  * DK seal/open, passphrase sealing (wrong/missing refused), rotation,
- * retirement, listing, passphrase from the environment or a descriptor.
+ * retirement, listing, passphrase from the environment or a descriptor;
+ * owner-only vs group-shared layout of keys/ (common/fsmode.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,7 +48,7 @@ file_mode(const char *dir, const char *name)
 	char p[PATH_MAX + 64];
 	struct stat st;
 
-	snprintf(p, sizeof(p), "%s/keys/%s", dir, name);
+	snprintf(p, sizeof(p), "%s/keys%s%s", dir, name[0] ? "/" : "", name);	/* "": keys/ */
 	if (stat(p, &st) != 0)
 		return (mode_t)-1;
 	return st.st_mode & 07777;
@@ -87,6 +88,90 @@ test_init_files(void **state)
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), KEYS_EXIST);
 	assert_int_equal(keys_init(k->dir, "pw", k->err, sizeof(k->err)), KEYS_EXIST);
+}
+
+static gid_t
+file_gid(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/keys%s%s", dir, name[0] ? "/" : "", name);
+	if (stat(p, &st) != 0)
+		return (gid_t)-1;
+	return st.st_gid;
+}
+
+/*
+ * Owner-only layout (a 0700 data directory), through a rotation: keys/
+ * 0700, .pub 0644, .sec 0600, whatever the umask.
+ */
+static void
+test_modes_owner_only(void **state)
+{
+	struct kt *k = *state;
+	mode_t old = umask(077);
+
+	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), 0);
+	assert_int_equal(keys_rotate(k->dir, NULL, NULL, k->err, sizeof(k->err)), 0);
+	umask(old);
+	assert_int_equal(file_mode(k->dir, ""), 0700);
+	assert_int_equal(file_mode(k->dir, "store-1.pub"), 0644);
+	assert_int_equal(file_mode(k->dir, "store-2.pub"), 0644);
+	assert_int_equal(file_mode(k->dir, "store-1.sec"), 0600);
+	assert_int_equal(file_mode(k->dir, "store-2.sec"), 0600);
+}
+
+/*
+ * Group-shared data directory (dmode: 2770, or 0770 without setgid):
+ * keys/ 0750, .pub and `current` 0640 with the directory's group even
+ * under umask 077 (smtpd's user reads them through the group), .sec still
+ * 0600.  As root the directory gets a group root does not have (nogroup),
+ * so 0770 shows the files are given it explicitly.
+ */
+static void
+check_group_shared(struct kt *k, mode_t dmode)
+{
+	const char *names[] = {"", "store-1.pub", "store-2.pub", "current"};
+	gid_t g = getegid();
+	mode_t old;
+
+	if (geteuid() == 0) {
+		g = 65534;
+		assert_int_equal(chown(k->dir, (uid_t)-1, g), 0);
+	}
+	assert_int_equal(chmod(k->dir, dmode), 0);
+	old = umask(077);
+	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), 0);
+	assert_int_equal(file_mode(k->dir, "") & 0777, 0750);
+	assert_int_equal(file_mode(k->dir, "store-1.pub"), 0640);
+	assert_int_equal(file_mode(k->dir, "current"), 0640);
+	assert_int_equal(file_mode(k->dir, "store-1.sec"), 0600);
+	assert_int_equal(keys_rotate(k->dir, NULL, NULL, k->err, sizeof(k->err)), 0);
+	umask(old);
+	assert_int_equal(file_mode(k->dir, "store-2.pub"), 0640);
+	assert_int_equal(file_mode(k->dir, "current"), 0640);
+	assert_int_equal(file_mode(k->dir, "store-2.sec"), 0600);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (file_gid(k->dir, names[i]) != g)
+			fail_msg("dir %04o keys/%s: group %u, want %u", (unsigned)dmode, names[i],
+			    (unsigned)file_gid(k->dir, names[i]), (unsigned)g);
+	tenv_rmtree(k->dir);
+	assert_int_equal(mkdir(k->dir, 0700), 0);
+}
+
+static void
+test_modes_group_shared(void **state)
+{
+	struct kt *k = *state;
+
+	check_group_shared(k, 02770);
+	check_group_shared(k, 0770);
+	/* Any bit for others: not group-shared, owner-only as before. */
+	assert_int_equal(chmod(k->dir, 02775), 0);
+	assert_int_equal(keys_init(k->dir, NULL, k->err, sizeof(k->err)), 0);
+	assert_int_equal(file_mode(k->dir, "") & 0777, 0700);
+	assert_int_equal(file_mode(k->dir, "store-1.pub"), 0644);
 }
 
 static void
@@ -347,6 +432,7 @@ main(void)
 		T(test_init_files), T(test_no_keys), T(test_seal_open), T(test_passphrase),
 		T(test_passphrase_file_not_plain), T(test_rotate_retire),
 		T(test_rotate_adds_passphrase), T(test_passphrase_sources), T(test_no_symlinks),
+		T(test_modes_owner_only), T(test_modes_group_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
