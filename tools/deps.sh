@@ -17,6 +17,8 @@ TEST="$TEST sasl2-bin libsasl2-modules"
 # delivery benchmark: Postfix gets DANE only from a validating resolver that
 # sets AD (glibc stub -> unbound daemon on 127.0.2.54, never started by the package).
 TEST="$TEST unbound"
+# swaks speaks to the IPv6 e2e receiver (::1) only with IO::Socket::INET6.
+TEST="$TEST libio-socket-inet6-perl"
 
 want="$BUILD"
 [ "${1:-}" = test ] && want="$BUILD $TEST"

@@ -60,6 +60,7 @@ msg_header() {
 # follow.  Prints the session transcript (stdin closed at once).
 tls_probe() {
 	_a=$1; shift
+	case $_a in *:*) _a="[$_a]" ;; esac
 	timeout 10 openssl s_client -connect "$_a:25" -starttls smtp -servername mx \
 		-CAfile "$E2E_DIR/pki/ca.pem" "$@" </dev/null 2>&1
 }
