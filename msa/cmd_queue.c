@@ -3,10 +3,13 @@
  *
  * Shows the envelope, classification and delivery state per recipient;
  * never the message itself, unless `show --content` is given and the
- * store secret key (with its passphrase, if sealed) is available.
+ * store secret key (with its passphrase, if sealed) is available; each such
+ * use leaves a content-shown audit row (message id, uid) first.
  */
 #include "msa/cmd.h"
 
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +163,64 @@ att_cb(const struct store_log_row *a, void *arg)
 	return 0;
 }
 
+/* All of p to fd, across partial writes and signals; -1 with errno on failure. */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Copy the plaintext to fd 1 with write(2): stdio would keep pieces of it
+ * in its own buffer, which is freed without wiping.  The caller wipes buf.
+ */
+static int
+copy_content(struct store_reader *rd, char *buf, size_t cap)
+{
+	ssize_t n = 0;
+	int rc = 0;
+
+	while (rc == 0 && (n = store_reader_read(rd, buf, cap)) > 0)
+		if (write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
+			fprintf(stderr, "ntamsa: queue show --content: stdout: %s\n",
+			    strerror(errno));
+			rc = 1;
+		}
+	if (rc == 0 && n < 0) {
+		fprintf(stderr, "ntamsa: queue show --content: %s\n", store_strerror((int)n));
+		rc = 1;
+	}
+	return rc;
+}
+
+/*
+ * Every decryption by an operator leaves an audit row (who, which
+ * message) before any plaintext is shown; without the row, nothing is.
+ */
+static int
+audit_content_shown(struct store *s, const char *id)
+{
+	char detail[64];
+	int rc;
+
+	snprintf(detail, sizeof(detail), "uid=%lu euid=%lu", (unsigned long)getuid(),
+	    (unsigned long)geteuid());
+	rc = store_audit(s, "content-shown", id, detail);
+	if (rc != STORE_OK)
+		fprintf(stderr, "ntamsa: queue show --content: cannot write the audit row (%s);"
+		    " not shown\n", store_strerror(rc));
+	return rc;
+}
+
 /* The decrypted message to stdout: only on explicit request with the key. */
 static int
 show_content(const struct config *c, struct store *s, const char *id)
@@ -168,7 +229,6 @@ show_content(const struct config *c, struct store *s, const char *id)
 	struct keys_ring *ring = NULL;
 	struct store_reader *rd = NULL;
 	char buf[16384];
-	ssize_t n;
 	int rc;
 
 	rc = keys_load_ring(c->data_dir, pass, &ring, err, sizeof(err));
@@ -183,18 +243,15 @@ show_content(const struct config *c, struct store *s, const char *id)
 		keys_ring_free(ring);
 		return 1;
 	}
-	printf("--- content ---\n");
-	fflush(stdout);
-	while ((n = store_reader_read(rd, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			break;
+	rc = 1;
+	/* The header goes through stdio after show_cb's lines: flush before write(2). */
+	if (audit_content_shown(s, id) == STORE_OK &&
+	    printf("--- content ---\n") > 0 && fflush(stdout) == 0)
+		rc = copy_content(rd, buf, sizeof(buf));
+	sodium_memzero(buf, sizeof(buf));	/* whether the copy ended well or not */
 	store_reader_close(rd);
 	keys_ring_free(ring);
-	if (n < 0) {
-		fprintf(stderr, "ntamsa: queue show --content: %s\n", store_strerror((int)n));
-		return 1;
-	}
-	return 0;
+	return rc;
 }
 
 static int
