@@ -699,30 +699,53 @@ done:
 
 /* ---------------------------------------------------------- keygen */
 
+/* All of p to fd, across partial writes and signals. */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The PEM goes through a secure-memory BIO (its buffer is cleared when
+ * freed) and write(2): a stdio FILE would keep a copy in a buffer freed
+ * without wiping, as reading it once did.
+ */
 static int
 write_key(EVP_PKEY *pk, const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	FILE *f;
-	int ok;
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *pem = NULL;
+	long len = 0;
+	int fd, ok;
 
+	if (bio == NULL || PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		BIO_free(bio);
+		snprintf(err, errlen, "%s: cannot encode the key", path);
+		return OUT_DKIM_ERR;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		BIO_free(bio);
 		return OUT_DKIM_ERR;
 	}
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		unlink(path);
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return OUT_DKIM_ERR;
-	}
-	ok = PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) == 1;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0)
-		ok = 0;
+	ok = write_all(fd, pem, (size_t)len) == 0;
+	ok = fsync(fd) == 0 && ok;
+	ok = close(fd) == 0 && ok;
+	BIO_free(bio);
 	if (!ok) {
-		unlink(path);
+		(void)unlink(path);
 		snprintf(err, errlen, "%s: write failed", path);
 		return OUT_DKIM_ERR;
 	}
