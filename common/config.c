@@ -27,6 +27,7 @@ static const struct centry table[] = {
 	{"server", "hostname", C_STR, F(hostname), "localhost", 0, 0},
 	{"server", "data_dir", C_PATH, F(data_dir), ".", 0, 0},
 	{"server", "user", C_STR, F(user), "", 0, 0},
+	{"server", "deliver_user", C_STR, F(deliver_user), "", 0, 0},
 	{"server", "submission", C_HOSTPORT, F(submission), "127.0.0.1:587", 0, 0},
 	{"server", "submissions", C_HOSTPORT, F(submissions), "127.0.0.1:465", 0, 0},
 	{"server", "tls_cert", C_PATH, F(tls_cert), "tls/cert.pem", 0, 0},

@@ -30,7 +30,8 @@ struct config {
 	/* [server] */
 	char *hostname;
 	char *data_dir;
-	char *user;
+	char *user;			/* smtpd (and deliver, unless deliver_user) */
+	char *deliver_user;		/* deliver's own user; "" = server.user */
 	char *submission;		/* host:port, STARTTLS; "" = off */
 	char *submissions;		/* host:port, implicit TLS; "" = off */
 	char *tls_cert;

@@ -168,7 +168,7 @@ give_group(int fd, const char *path, gid_t gid, char *err, size_t errlen)
 		return KEYS_OK;
 	if (fstat(fd, &st) != 0 || (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0)) {
 		errbuf_set(err, errlen, "cannot give %s group %u: %s (make the data directory "
-		    "setgid, chmod g+s, or run as a member of that group)", path,
+		    "and keys/ setgid, chmod g+s, or run as a member of that group)", path,
 		    (unsigned)gid, strerror(errno));
 		return KEYS_ERR;
 	}
@@ -606,6 +606,29 @@ keydir_perms(const char *dir, const struct fsmode *fm, char *err, size_t errlen)
 	return KEYS_OK;
 }
 
+/*
+ * mkdir keys/.  Group-shared: with its final mode at once, past the umask
+ * (ntamsa runs with 077), because a later chmod by a user outside the
+ * directory's group clears the setgid bit inherited from the data
+ * directory, and with it the group every key file gets.  keys_init runs
+ * from commands only, never beside other threads that create files.
+ */
+static int
+keydir_make(const char *dir, const struct fsmode *fm)
+{
+	mode_t old;
+	int rc, e;
+
+	if (!fm->shared)
+		return mkdir(dir, fm->keydir);
+	old = umask(0);
+	rc = mkdir(dir, fm->keydir);
+	e = errno;
+	(void)umask(old);
+	errno = e;
+	return rc;
+}
+
 int
 keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen)
 {
@@ -623,7 +646,7 @@ keys_init(const char *data_dir, const char *passphrase, char *err, size_t errlen
 		return KEYS_ERR;
 	}
 	fsmode_layout(data_dir, &fm);
-	if (mkdir(dir, fm.keydir) != 0 && errno != EEXIST) {
+	if (keydir_make(dir, &fm) != 0 && errno != EEXIST) {
 		errbuf_set(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return KEYS_ERR;
 	}

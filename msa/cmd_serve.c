@@ -1,7 +1,8 @@
 /*
  * cmd_serve.c - `ntamsa serve`: a small master that binds the listeners
- * (as root when it must), then forks the workers, each dropping to
- * server.user: smtpd (msa/smtpd.c) and deliver (outbound/deliver.h), joined
+ * (as root when it must), then forks the workers, each dropping to its own
+ * user: smtpd (msa/smtpd.c) to server.user, deliver (outbound/deliver.h) to
+ * server.deliver_user (or server.user when unset), joined
  * by a socketpair on which smtpd writes a byte after every commit.  The
  * master restarts a worker that dies, forwards SIGTERM/SIGINT (clean stop)
  * and SIGHUP (smtpd reloads its TLS certificate).
@@ -32,15 +33,28 @@ enum { W_SMTPD, W_DELIVER, W_N };
 #define QUICK_DEATHS_MAX 5
 static const char *const wname[W_N] = {"smtpd", "deliver"};
 
+/*
+ * Whom a worker becomes.  deliver's only supplementary group is smtpd's
+ * primary group: the group of a group-shared data directory
+ * (common/fsmode.h), through which both write the database while only
+ * deliver's user reads keys/store-*.sec and the DKIM keys.
+ */
+struct identity {
+	int drop;		/* 0: not root, or no server.user: stay as we are */
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;		/* 0 or 1 */
+	gid_t group;
+};
+
 struct master {
 	const struct config *cfg;
 	int fd_sub, fd_subs;
 	int wake[2];
 	int sfd;
 	sigset_t mask;
-	uid_t uid;
-	gid_t gid;
-	int drop;
+	struct identity as[W_N];
+	int shared_user;	/* deliver runs as smtpd's user */
 	pid_t pid[W_N];
 	time_t started[W_N];
 	time_t restart_at[W_N];
@@ -97,21 +111,48 @@ serve_passphrase_to_deliver(void)
 	return p;
 }
 
+/* After the drop: exactly these ids and groups, and no way back to root. */
 static int
-drop_privileges(void *arg)
+identity_check(const struct identity *id)
 {
-	const struct master *m = arg;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg, groups[2];
+	int n;
 
-	if (!m->drop)
-		return 0;
-	if (setgroups(0, NULL) != 0 || setgid(m->gid) != 0 || setuid(m->uid) != 0) {
-		log_err("drop-privileges", "error=%s", strerror(errno));
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    (n = getgroups(2, groups)) < 0) {	/* EINVAL: more than we set */
+		log_err("drop-privileges", "error=ids-unreadable errno=%d", errno);
+		return -1;
+	}
+	if (ru != id->uid || eu != id->uid || su != id->uid || rg != id->gid ||
+	    eg != id->gid || sg != id->gid || (size_t)n != id->ngroups ||
+	    (n == 1 && groups[0] != id->group)) {
+		log_err("drop-privileges", "error=ids-not-changed uid=%u gid=%u groups=%d",
+		    (unsigned)eu, (unsigned)eg, n);
 		return -1;
 	}
 	if (setuid(0) == 0) {		/* must be irrevocable */
 		log_err("drop-privileges", "error=regained-root");
 		return -1;
 	}
+	return 0;
+}
+
+static int
+drop_privileges(void *arg)
+{
+	const struct identity *id = arg;
+
+	if (!id->drop)
+		return 0;
+	if (setgroups(id->ngroups, id->ngroups ? &id->group : NULL) != 0 ||
+	    setresgid(id->gid, id->gid, id->gid) != 0 ||
+	    setresuid(id->uid, id->uid, id->uid) != 0) {
+		log_err("drop-privileges", "error=%s", strerror(errno));
+		return -1;
+	}
+	if (identity_check(id) != 0)
+		return -1;
 	/* setuid() resets the dumpable flag; key material must not dump. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return -1;
@@ -128,9 +169,10 @@ worker_body(struct master *m, int w)
 		close(m->wake[1]);
 		/* smtpd drops after loading its TLS key (which may be root-only). */
 		return smtpd_main(m->cfg, m->fd_sub, m->fd_subs, m->wake[0],
-		    drop_privileges, m);
+		    drop_privileges, &m->as[W_SMTPD]);
 	}
-	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0 || drop_privileges(m) != 0)
+	if (sigprocmask(SIG_UNBLOCK, &m->mask, NULL) != 0 ||
+	    drop_privileges(&m->as[W_DELIVER]) != 0)
 		return 1;
 	/* deliver needs no listener: it must not be able to accept clients. */
 	if (m->fd_sub >= 0)
@@ -248,6 +290,58 @@ master_loop(struct master *m)
 	}
 }
 
+/* uid and primary gid of a configured user name; -1 logged when unknown. */
+static int
+lookup_user(const char *key, const char *name, uid_t *uid, gid_t *gid)
+{
+	char q[300];
+	struct passwd *pw;
+
+	if ((pw = getpwnam(name)) == NULL) {
+		log_err("serve", "error=no-such-user key=%s user=%s", key,
+		    log_quote(q, sizeof(q), name));
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * As root: smtpd becomes server.user with its primary group only; deliver
+ * becomes server.deliver_user with its own primary group plus server.user's
+ * (the shared group), or server.user as well when that key is unset.
+ */
+static int
+master_identities(struct master *m, const struct config *c)
+{
+	struct identity *s = &m->as[W_SMTPD], *d = &m->as[W_DELIVER];
+	int has_user = c->user != NULL && c->user[0] != '\0';
+	int has_deliver = c->deliver_user != NULL && c->deliver_user[0] != '\0';
+
+	if (has_deliver && !has_user) {
+		log_err("serve", "error=deliver-user-without-server-user"
+		    " detail=set-server.user-for-smtpd-too");
+		return -1;
+	}
+	if (!has_user)
+		return 0;
+	if (lookup_user("server.user", c->user, &s->uid, &s->gid) != 0)
+		return -1;
+	s->drop = 1;
+	*d = *s;
+	if (has_deliver) {
+		if (lookup_user("server.deliver_user", c->deliver_user, &d->uid, &d->gid) != 0)
+			return -1;
+		if (d->gid != s->gid) {
+			d->ngroups = 1;
+			d->group = s->gid;
+		}
+	}
+	m->shared_user = d->uid == s->uid;
+	return 0;
+}
+
 static int
 master_init(struct master *m, const struct config *c)
 {
@@ -257,16 +351,8 @@ master_init(struct master *m, const struct config *c)
 	m->cfg = c;
 	m->fd_sub = m->fd_subs = m->sfd = -1;
 	m->wake[0] = m->wake[1] = -1;
-	if (c->user != NULL && c->user[0] != '\0' && geteuid() == 0) {
-		struct passwd *pw = getpwnam(c->user);
-		if (pw == NULL) {
-			log_err("serve", "error=no-such-user user=%s", log_quote(q, sizeof(q), c->user));
-			return -1;
-		}
-		m->uid = pw->pw_uid;
-		m->gid = pw->pw_gid;
-		m->drop = 1;
-	}
+	if (geteuid() == 0 && master_identities(m, c) != 0)
+		return -1;
 	if (c->submission != NULL && c->submission[0] != '\0' &&
 	    (m->fd_sub = smtpd_listen(c->submission, err, sizeof(err))) < 0) {
 		log_err("listen", "error=%s", log_quote(q, sizeof(q), err));
@@ -333,8 +419,11 @@ cmd_serve(const struct config *c, int argc, char **argv)
 		serve_passphrase_forget();
 		return 1;
 	}
-	if (m.drop == 0 && geteuid() == 0)
+	if (m.as[W_SMTPD].drop == 0 && geteuid() == 0)
 		log_warn("serve", "note=running-as-root reason=server.user-not-set");
+	else if (m.shared_user)
+		log_warn("serve", "note=deliver-shares-server-user risk=smtpd-can-read-"
+		    "store-secret-and-dkim-keys-from-disk fix=server.deliver_user");
 	int rc = 0;
 	if (spawn(&m, W_SMTPD) != 0 || spawn(&m, W_DELIVER) != 0) {
 		m.stopping = 1;

@@ -35,6 +35,8 @@ test_defaults(void **state)
 	assert_int_equal(c.nta_portal_after, 4 * 3600);
 	assert_int_equal(c.out_queue_lifetime, 5 * 86400);
 	assert_string_equal(c.dns_trust_anchor, "/usr/share/dns/root.key");
+	assert_string_equal(c.user, "");
+	assert_string_equal(c.deliver_user, "");	/* "": deliver runs as server.user */
 	config_free(&c);
 }
 
@@ -45,12 +47,15 @@ test_load_good(void **state)
 	struct config c;
 	char err[256];
 	char *p = write_tmp("# comment\n[server]\nhostname = mx.example.test\n"
-	    "data_dir = data\nmax_message_size = 10M\n[dns]\n"
+	    "data_dir = data\nmax_message_size = 10M\nuser = ntamsa\n"
+	    "deliver_user = ntamsa-deliver\n[dns]\n"
 	    "unbound_option = local-zone: test. transparent\n"
 	    "unbound_option = do-ip6: no\n[nta]\nportal_after = 30s\n");
 	assert_int_equal(config_defaults(&c), 0);
 	assert_int_equal(config_load(&c, p, err, sizeof(err)), 0);
 	assert_string_equal(c.hostname, "mx.example.test");
+	assert_string_equal(c.user, "ntamsa");
+	assert_string_equal(c.deliver_user, "ntamsa-deliver");
 	assert_string_equal(c.data_dir, "/tmp/data");
 	char *again = config_path(&c, c.data_dir);
 	assert_string_equal(again, "/tmp/data");
