@@ -138,7 +138,7 @@ for line in sys.stdin:
             for p in j.get("connect", {}).get(k, {}).get("probes", []):
                 # a refused connection (nothing listening) is not logged
                 # nor one over IPv6: the IPv4 outbound.bind does not apply to
-                # it, so its sessions come from ::1 like every other test's
+                # it, so its sessions come from ::1 as every other test does
                 n += p["connect"] != "" and p["address"] != "127.0.20.20" and ":" not in p["address"]
                 n += p["plaintext_retry"]
 print(n)')
