@@ -20,6 +20,7 @@
  * place with link(), so nothing ever overwrites a key.
  */
 #include "common/errbuf.h"
+#include "common/fdio.h"
 #include "common/fsmode.h"
 #include "keys/keys.h"
 #include "keys/keys_int.h"
@@ -138,22 +139,6 @@ fsync_dir(const char *dir)
 	return rc;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Give a new file the group-shared data directory's group (gid -1: keep
  * the creator's).  A setgid data directory (install -d -m 2770) already
@@ -202,7 +187,7 @@ write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
 		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || fd_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		(void)close(fd);
 		(void)unlink(tmp);
@@ -365,7 +350,7 @@ write_current(const char *data_dir, const struct fsmode *fm, uint32_t id,
 		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
-	if (fd < 0 || write_all(fd, (const uint8_t *)txt, (size_t)n) != 0 ||
+	if (fd < 0 || fd_write_all(fd, txt, (size_t)n) != 0 ||
 	    fsync(fd) != 0) {
 		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -749,7 +734,7 @@ wipe_file(const char *path)
 		return -1;
 	memset(zero, 0, sizeof(zero));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > sizeof(zero) ||
-	    write_all(fd, zero, (size_t)st.st_size) != 0 || fsync(fd) != 0)
+	    fd_write_all(fd, zero, (size_t)st.st_size) != 0 || fsync(fd) != 0)
 		rc = -1;
 	if (close(fd) != 0)
 		rc = -1;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "keys/keys.h"
 #include "outbound/queue.h"
@@ -163,22 +164,6 @@ att_cb(const struct store_log_row *a, void *arg)
 	return 0;
 }
 
-/* All of p to fd, across partial writes and signals; -1 with errno on failure. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Copy the plaintext to fd 1 with write(2): stdio would keep pieces of it
  * in its own buffer, which is freed without wiping.  The caller wipes buf.
@@ -190,7 +175,7 @@ copy_content(struct store_reader *rd, char *buf, size_t cap)
 	int rc = 0;
 
 	while (rc == 0 && (n = store_reader_read(rd, buf, cap)) > 0)
-		if (write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
+		if (fd_write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
 			fprintf(stderr, "ntamsa: queue show --content: stdout: %s\n",
 			    strerror(errno));
 			rc = 1;

@@ -7,6 +7,7 @@
  * back (as a count), because simple canonicalization drops empty lines at
  * the end of the body (3.4.3).
  */
+#include "common/fdio.h"
 #include "outbound/dkim.h"
 #include "outbound/rewrite.h"
 
@@ -699,22 +700,6 @@ done:
 
 /* ---------------------------------------------------------- keygen */
 
-/* All of p to fd, across partial writes and signals. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * The PEM goes through a secure-memory BIO (its buffer is cleared when
  * freed) and write(2): a stdio FILE would keep a copy in a buffer freed
@@ -740,7 +725,7 @@ write_key(EVP_PKEY *pk, const char *path, char *err, size_t errlen)
 		BIO_free(bio);
 		return OUT_DKIM_ERR;
 	}
-	ok = write_all(fd, pem, (size_t)len) == 0;
+	ok = fd_write_all(fd, pem, (size_t)len) == 0;
 	ok = fsync(fd) == 0 && ok;
 	ok = close(fd) == 0 && ok;
 	BIO_free(bio);
