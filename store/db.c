@@ -231,6 +231,12 @@ store_release(sqlite3_stmt *st)
 {
 	if (st == NULL)
 		return;
+	/*
+	 * The reset happens whatever it returns, and what it returns is the
+	 * last step's error, which the caller checked: nothing new to report.
+	 * The same holds for every reset in this file (statements are prepared
+	 * with _v2/_v3, whose step returns the specific error itself).
+	 */
 	(void)sqlite3_reset(st);
 	(void)sqlite3_clear_bindings(st);
 }
@@ -407,6 +413,21 @@ writer_alive(sqlite3_stmt *st)
 	return store_proc_start(pid) == sqlite3_column_int64(st, 3);
 }
 
+/* Delete the incomplete row id: STORE_OK, or the bind's or the step's error. */
+static int
+delete_incomplete(struct store *s, sqlite3_stmt *del, const char *id)
+{
+	int rc = STORE_OK;
+
+	if (store_bind_text_copy(&rc, del, 1, id) != STORE_OK)
+		return rc;
+	if (sqlite3_step(del) != SQLITE_DONE &&
+	    (rc = store_map(sqlite3_extended_errcode(s->db))) == STORE_OK)
+		rc = STORE_ERR;
+	(void)sqlite3_reset(del);
+	return rc;
+}
+
 /*
  * A message is written in several transactions; until its commit its row is
  * 'incomplete' and owned by the writer's pid.  Remove such rows whose writer
@@ -416,7 +437,7 @@ int
 store_recover(struct store *s)
 {
 	sqlite3_stmt *st, *del;
-	int rc, n = 0;
+	int rc, drc = STORE_OK, n = 0;
 	time_t now = time(NULL);
 
 	if ((rc = store_begin(s)) != STORE_OK)
@@ -432,18 +453,17 @@ store_recover(struct store *s)
 		store_rollback(s);
 		return rc;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (drc == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t created = sqlite3_column_int64(st, 2);
 		if (writer_alive(st) && now - created < STALE_INCOMPLETE_SECS)
 			continue;
-		sqlite3_bind_text(del, 1, (const char *)sqlite3_column_text(st, 0), -1,
-		    SQLITE_TRANSIENT);
-		if (sqlite3_step(del) != SQLITE_DONE)
-			break;
-		sqlite3_reset(del);
-		n++;
+		drc = delete_incomplete(s, del, (const char *)sqlite3_column_text(st, 0));
+		n += drc == STORE_OK;
 	}
-	rc = rc == SQLITE_DONE ? STORE_OK : store_map(sqlite3_extended_errcode(s->db));
+	if (drc == STORE_OK)
+		rc = rc == SQLITE_DONE ? STORE_OK : store_map(sqlite3_extended_errcode(s->db));
+	else
+		rc = drc;
 	sqlite3_finalize(st);
 	sqlite3_finalize(del);
 	if (rc != STORE_OK) {

@@ -4,6 +4,10 @@
  *
  * Rows are read in pages under the store lock and handed to callbacks
  * after it is released, so a callback may call the store again.
+ *
+ * Every sqlite3_step() here is checked; sqlite3_reset() (also the one in
+ * store_release) only repeats the last step's error, so its return is
+ * ignored on purpose.
  */
 #include "store/store_int.h"
 
@@ -493,9 +497,11 @@ store_queue_shred_done(struct store *s, const char *const *ids, size_t n, size_t
 	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
 		if (store_bind_text_copy(&rc, st, 1, ids[i]) != STORE_OK)
 			break;
-		rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : store_map(sqlite3_errcode(s->db));
-		*shredded += (size_t)sqlite3_changes(s->db);
-		sqlite3_reset(st);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			*shredded += (size_t)sqlite3_changes(s->db);
+		else
+			rc = store_map(sqlite3_extended_errcode(s->db));
+		(void)sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
 	if (rc == STORE_OK)

@@ -1,6 +1,10 @@
 /*
  * reader.c - reading a message back (needs the secret key ring), shredding,
  * deleting, and resealing data keys after a key rotation.
+ *
+ * Every sqlite3_step() here is checked; sqlite3_reset() (also the one in
+ * store_release) only repeats the last step's error, so its return is
+ * ignored on purpose.
  */
 #include "store/store_int.h"
 
@@ -285,11 +289,35 @@ store_msg_shred(struct store *s, const char *msg_id)
 	return rc;
 }
 
-/* Audit one line per recipient of a message about to be deleted. */
+/* The audit row for the recipient sel is on. */
+static int
+audit_one(struct store *s, sqlite3_stmt *sel, sqlite3_stmt *ins, const char *msg_id)
+{
+	char detail[STORE_ADDR_MAX + 64];
+	int rc = STORE_OK;
+
+	(void)snprintf(detail, sizeof(detail), "rcpt=%s state=%s",
+	    (const char *)sqlite3_column_text(sel, 0),
+	    (const char *)sqlite3_column_text(sel, 1));
+	store_bind_int64(&rc, ins, 1, time(NULL));
+	store_bind_text(&rc, ins, 2, msg_id);
+	store_bind_text_copy(&rc, ins, 3, detail);
+	if (rc == STORE_OK)
+		rc = sqlite3_step(ins) == SQLITE_DONE ? STORE_OK : db_err(s);
+	(void)sqlite3_reset(ins);
+	return rc;
+}
+
+/*
+ * Audit one line per recipient of a message about to be deleted.  A failed
+ * step on the SELECT is an error, not the end of the rows: the message
+ * would go with recipients missing from the audit.
+ */
 static int
 audit_recipients(struct store *s, const char *msg_id)
 {
 	sqlite3_stmt *sel, *ins;
+	int step = SQLITE_DONE;
 	int rc = store_prepare(s, "SELECT addr, state FROM recipients WHERE msg_id = ?1", &sel);
 
 	if (rc != STORE_OK)
@@ -300,18 +328,10 @@ audit_recipients(struct store *s, const char *msg_id)
 		return rc;
 	}
 	store_bind_text(&rc, sel, 1, msg_id);
-	while (rc == STORE_OK && sqlite3_step(sel) == SQLITE_ROW) {
-		char detail[STORE_ADDR_MAX + 64];
-		(void)snprintf(detail, sizeof(detail), "rcpt=%s state=%s",
-		    (const char *)sqlite3_column_text(sel, 0),
-		    (const char *)sqlite3_column_text(sel, 1));
-		store_bind_int64(&rc, ins, 1, time(NULL));
-		store_bind_text(&rc, ins, 2, msg_id);
-		store_bind_text_copy(&rc, ins, 3, detail);
-		if (rc == STORE_OK)
-			rc = sqlite3_step(ins) == SQLITE_DONE ? STORE_OK : db_err(s);
-		sqlite3_reset(ins);
-	}
+	while (rc == STORE_OK && (step = sqlite3_step(sel)) == SQLITE_ROW)
+		rc = audit_one(s, sel, ins, msg_id);
+	if (rc == STORE_OK && step != SQLITE_DONE)
+		rc = db_err(s);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
 	return rc;
@@ -417,7 +437,7 @@ reseal_batch(struct store *s, const struct keys_ring *ring, const struct keys_pu
 		store_bind_text(&rc, upd, 3, rows[i].id);
 		if (rc == STORE_OK)
 			rc = sqlite3_step(upd) == SQLITE_DONE ? STORE_OK : db_err(s);
-		sqlite3_reset(upd);
+		(void)sqlite3_reset(upd);
 	}
 	sqlite3_finalize(upd);
 	if ((rc = store_end(s, rc)) == STORE_OK)
