@@ -1,6 +1,9 @@
 /* queue.c - retry backoff, queue lifetime, per-domain concurrency. */
 #include "outbound/queue.h"
 
+#include "common/fsmode.h"
+#include "common/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -116,16 +119,45 @@ fifo_only(int fd)
 	return fd;
 }
 
+/*
+ * The FIFO's mode and group follow the data directory's layout, as the
+ * database files do (fm->db): in the group-shared layout `queue flush` runs
+ * as another user of the group than deliver, and must be able to open it
+ * for writing.  Through the descriptor: mkfifo's mode passed the umask,
+ * and a FIFO left from before a change of layout is repaired too.  Not
+ * fatal: without a wake-up deliver still finds the work on its own timer.
+ */
+static void
+wake_fix_mode(int fd, const struct fsmode *fm)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return;
+	if (fm->shared && st.st_gid != fm->gid && fchown(fd, (uid_t)-1, fm->gid) != 0)
+		log_warn("deliver-wake-group-unfixable", "group=%u want=%u errno=%d",
+		    (unsigned)st.st_gid, (unsigned)fm->gid, errno);
+	if ((st.st_mode & 07777) != fm->db && fchmod(fd, fm->db) != 0)
+		log_warn("deliver-wake-mode-unfixable", "mode=%04o want=%04o errno=%d",
+		    (unsigned)(st.st_mode & 07777), (unsigned)fm->db, errno);
+}
+
 int
 out_wake_open(const char *data_dir)
 {
+	struct fsmode fm;
 	char p[4096];
+	int fd;
 
 	if (wake_path(data_dir, p, sizeof(p)) != 0)
 		return -1;
-	if (mkfifo(p, 0600) != 0 && errno != EEXIST)
+	fsmode_layout(data_dir, &fm);
+	if (mkfifo(p, fm.db) != 0 && errno != EEXIST)
 		return -1;
-	return fifo_only(open(p, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+	fd = fifo_only(open(p, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+	if (fd >= 0)
+		wake_fix_mode(fd, &fm);
+	return fd;
 }
 
 int

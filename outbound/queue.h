@@ -46,10 +46,11 @@ int out_slots_used(const struct out_slots *s, const char *domain);
 
 /*
  * Waking the deliver worker from another process (`queue flush`,
- * `queue release`): a FIFO <data_dir>/deliver.wake (mode 0600).
- * out_wake_open: the worker's end, created when missing and opened
- * read-write non-blocking (so it never reads EOF); -1 when that failed (the
- * worker then notices on its own timer).  A name there that is not a FIFO
+ * `queue release`): a FIFO <data_dir>/deliver.wake, 0600, or 0660 with
+ * the directory's group in the group-shared layout (common/fsmode.h).
+ * out_wake_open: the worker's end, created when missing (a wrong mode or
+ * group is repaired) and opened read-write non-blocking (so it never reads
+ * EOF); -1 when that failed (the worker then notices on its own timer).  A name there that is not a FIFO
  * (a symlink, a file) is refused, never followed.
  * out_wake_notify: writes one byte without blocking; 0 sent, -1 no worker
  * listening or no FIFO (not an error for a queue command).

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "outbound/queue.h"
@@ -185,6 +187,83 @@ test_store_queue(void **state)
 	tenv_teardown(&t);
 }
 
+/* A gid of ours other than the effective one (root: any), or -1. */
+static gid_t
+other_gid(void)
+{
+	gid_t g[64];
+	int n = getgroups(64, g);
+
+	if (geteuid() == 0)
+		return getegid() + 4242;	/* need not exist for chown */
+	for (int i = 0; i < n; i++)
+		if (g[i] != getegid())
+			return g[i];
+	return (gid_t)-1;
+}
+
+/*
+ * deliver.wake follows the data directory's layout (common/fsmode.h):
+ * 0660 and the directory's group when group-shared, else 0600, whatever
+ * the umask, and a FIFO left from the other layout is repaired.
+ */
+static void
+test_wake_fifo_mode(void **state)
+{
+	static const struct {
+		mode_t dir, umask, pre;		/* pre: an existing FIFO's mode, 0 none */
+		int other_group;		/* the directory gets another group of ours */
+		mode_t want;
+	} cases[] = {
+		{0700, 022, 0, 0, 0600},
+		{0700, 000, 0, 0, 0600},
+		{0750, 000, 0, 0, 0600},	/* group without w: not shared */
+		{0700, 000, 0666, 0, 0600},	/* narrowed */
+		{0770, 077, 0, 0, 0660},	/* the umask does not narrow it */
+		{02770, 077, 0, 0, 0660},
+		{0770, 022, 0600, 0, 0660},	/* left from owner-only: widened */
+		{0770, 022, 0, 1, 0660},	/* no setgid: group given */
+		{0770, 022, 0600, 1, 0660},
+	};
+	mode_t old = umask(022);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[] = "/tmp/ntamsa-wake-XXXXXX", fifo[64];
+		gid_t gid = cases[i].other_group ? other_gid() : getegid();
+		struct stat st;
+		int fd;
+
+		if (gid == (gid_t)-1) {
+			print_message("case %zu skipped: no second group\n", i);
+			continue;
+		}
+		assert_non_null(mkdtemp(dir));
+		assert_int_equal(chown(dir, (uid_t)-1, gid), 0);
+		assert_int_equal(chmod(dir, cases[i].dir), 0);
+		snprintf(fifo, sizeof(fifo), "%s/deliver.wake", dir);
+		umask(0);
+		if (cases[i].pre != 0)
+			assert_int_equal(mkfifo(fifo, cases[i].pre), 0);
+		umask(cases[i].umask);
+		fd = out_wake_open(dir);
+		umask(022);
+		assert_true(fd >= 0);
+		assert_int_equal(out_wake_notify(dir), 0);
+		assert_int_equal(lstat(fifo, &st), 0);
+		if ((st.st_mode & 07777) != cases[i].want)
+			fail_msg("case %zu: got mode %04o, want %04o", i,
+			    (unsigned)(st.st_mode & 07777), (unsigned)cases[i].want);
+		if (cases[i].want == 0660 && st.st_gid != gid)
+			fail_msg("case %zu: got group %u, want %u", i, (unsigned)st.st_gid,
+			    (unsigned)gid);
+		close(fd);
+		assert_int_equal(unlink(fifo), 0);
+		assert_int_equal(rmdir(dir), 0);
+	}
+	umask(old);
+}
+
 int
 main(void)
 {
@@ -193,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_lifetime),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_store_queue),
+		cmocka_unit_test(test_wake_fifo_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
