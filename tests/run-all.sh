@@ -10,6 +10,17 @@
 set -u
 cd "$(dirname "$0")/.."
 
+# The integration tests and the e2e network use fixed loopback addresses
+# and ports: a second full run on this machine (another clone, another
+# engineer) waits for the first instead of colliding with it.  flock -o
+# holds the lock itself and gives none of it to the tests, so a daemon a
+# test leaked cannot keep it.
+if [ -z "${NTAMSA_TESTS_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+	export NTAMSA_TESTS_LOCKED=1
+	echo "run-all: waiting for /tmp/ntamsa-tests.lock if another run holds it"
+	exec flock -w 3600 -o /tmp/ntamsa-tests.lock sh "$0" "$@"
+fi
+
 export ASAN_OPTIONS="abort_on_error=0:halt_on_error=1:detect_leaks=1:exitcode=86"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87"
 export NTAMSA_TEST_BIN="$PWD/build/asan/ntamsa"
