@@ -13,7 +13,7 @@ MODULES := common keys store ntadns outbound msa
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CSTD    := -std=c11 -D_GNU_SOURCE
 INC     := -I.
-LIBS    := -lssl -lcrypto -lsodium -lsqlite3 -lunbound -letpan -lpthread
+LIBS    := -lssl -lcrypto -lsodium -lsqlite3 -lunbound -letpan -lz -lpthread
 
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 REL_CFLAGS  := $(CSTD) -O2 $(WARN) $(HARDEN) $(INC) $(CFLAGS)

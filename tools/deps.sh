@@ -5,7 +5,8 @@
 set -eu
 
 BUILD="build-essential pkg-config libssl-dev libsodium-dev libsqlite3-dev
-libunbound-dev libetpan-dev libcmocka-dev openssl sqlite3 dns-root-data"
+libunbound-dev libetpan-dev libcmocka-dev openssl sqlite3 dns-root-data
+zlib1g-dev"
 TEST="clang libclang-rt-14-dev python3 swaks nsd ldnsutils postfix
 libmail-dkim-perl testssl.sh procps iproute2 bsdextrautils psmisc
 unbound-host dnsutils"

@@ -439,6 +439,12 @@ fill_explain(struct cls_explain *ex, const struct scan *sc, const struct cls_doc
 	    sc->p, P_FULL, sc->m, M_FULL, sc->g, sc->strong ? " (hard identifier)" : "");
 	if (explain_add(ex, line) != 0)
 		return -1;
+	if (d->att_pdf_read > 0) {
+		snprintf(line, sizeof(line), "pdf-read           pdf attachment read (%d)%s", d->att_pdf_read,
+		    d->att_pdf_partial > 0 ? ", partly: a limit stopped reading" : "");
+		if (explain_add(ex, line) != 0)
+			return -1;
+	}
 	if (d->limit && explain_add(ex, "limit              a parsing limit stopped reading: unsure, counted as health") != 0)
 		return -1;
 	if (r->forced == CLS_FORCED_SECURE &&

@@ -79,7 +79,8 @@ void cls_mask(const char *in, size_t len, char *out, size_t outlen);
 
 /*
  * The text the classifier reads, decoded to UTF-8 (subject, bodies, text
- * attachments, attachment names; alternatives once).  For tests and
+ * attachments, the text of PDF attachments, attachment names; alternatives
+ * once).  For tests and
  * debugging; the caller frees *out with free().  Returns 0 or -1.
  */
 int cls_extract_text(const char *msg, size_t len, char **out, size_t *outlen);

@@ -38,8 +38,42 @@ struct cls_doc {
 	int nomem;
 	int att_pdf, att_office, att_image, att_other;	/* unread attachments */
 	int att_text;			/* text attachments read */
+	int att_pdf_read;		/* PDF attachments whose text was read */
+	int att_pdf_partial;		/* ... of which a limit cut short (also in att_pdf) */
 	int parts;			/* leaf parts seen */
 };
+
+/*
+ * PDF text (pdf.c).  A hostile attachment must cost no more than a small
+ * multiple of its own size, so every loop is bounded; hitting a limit stops
+ * extraction and keeps what was found.
+ */
+#define CLS_PDF_MAX_INFLATE	(32u << 20)	/* inflated bytes per PDF, all streams */
+#define CLS_PDF_INFLATE_RATIO	100		/* ... and at most this times the PDF's size */
+#define CLS_PDF_MAX_STREAM	(8u << 20)	/* inflated bytes of one stream */
+#define CLS_PDF_MAX_OBJS	4096		/* objects indexed (file + object streams) */
+#define CLS_PDF_MAX_STREAMS	4096		/* streams decoded */
+#define CLS_PDF_MAX_TEXT	(1u << 20)	/* bytes of text out */
+#define CLS_PDF_MAX_DEPTH	32		/* nested arrays/dicts, references, /Parent links */
+#define CLS_PDF_MAX_CMAP	(1u << 16)	/* ToUnicode entries per PDF */
+#define CLS_PDF_MAX_FONTS	256		/* fonts loaded per PDF */
+#define CLS_PDF_WORK_RATIO	16		/* dictionary bytes parsed by lookups, times the input */
+#define CLS_PDF_WORK_MIN	(1u << 20)	/* ... plus this */
+#define CLS_PDF_FONT_CACHE	64		/* font names remembered per content stream */
+#define CLS_PDF_MAX_PEND	(64u << 10)	/* text of one showing operator */
+#define CLS_PDF_MIN_LETTERS	20		/* letters that make a PDF "read" */
+
+#define CLS_PDF_ENCRYPTED	1		/* cls_pdf_text: /Encrypt, nothing read */
+#define CLS_PDF_PARTIAL		2		/* cls_pdf_text: a limit cut the reading short */
+/*
+ * Append the words of pdf[0..len) to out (UTF-8; cap out->max, e.g.
+ * CLS_PDF_MAX_TEXT).  0 (out holds what was found, possibly nothing),
+ * CLS_PDF_PARTIAL (out holds what was found before a limit),
+ * CLS_PDF_ENCRYPTED (nothing read), or -1 when out of memory.
+ */
+int cls_pdf_text(struct cls_buf *out, const unsigned char *pdf, size_t len);
+/* Letters in UTF-8 text (ASCII letters and non-ASCII characters). */
+size_t cls_pdf_letters(const char *s, size_t n);
 
 /* Read msg into d (headers, MIME walk).  0, or -1 on out of memory. */
 int cls_doc_read(struct cls_doc *d, const char *msg, size_t len);

@@ -452,6 +452,64 @@ keep_unread_name(struct cls_doc *d, const char *fname)
 		d->text.p[before] = '\0';
 }
 
+static int
+is_pdf(struct mailmime_content *ct, const char *fname)
+{
+	static const char *const pdf[] = {"pdf", NULL};
+
+	return strcasecmp(subtype_of(ct), "pdf") == 0 || ext_is(fname, pdf);
+}
+
+/*
+ * A PDF attachment: its text is read like a text part when it has words
+ * (lab results, discharge letters); 1 when it was read.  Scans (images),
+ * encrypted files and other filters give no text and stay unread (0).
+ * One a limit cut short (a bomb, or a huge document) is read as far as it
+ * went and counted unread too: what was not seen leans to health when the
+ * rest of the message is about a person's medical matters (R-CLS-3),
+ * without forcing every big vector drawing to health.
+ */
+static int
+read_pdf(struct cls_doc *d, const struct mailmime_single_fields *sf,
+    const struct mailmime_data *body)
+{
+	const char *raw = body->dt_data.dt_text.dt_data;
+	size_t rawlen = body->dt_data.dt_text.dt_length, idx = 0, declen = 0;
+	int enc = sf->fld_encoding ? sf->fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT;
+	char *dec = NULL;
+	const char *pdf = raw;
+	size_t pdflen = rawlen, room = d->text.max - d->text.len;
+	struct cls_buf txt;
+	int rc, read = 0;
+
+	if (enc == MAILMIME_MECHANISM_BASE64 || enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+		if (mailmime_part_parse(raw, rawlen, &idx, enc, &dec, &declen) != MAILIMF_NO_ERROR ||
+		    dec == NULL)
+			return 0;
+		pdf = dec;
+		pdflen = declen;
+	}
+	cls_buf_init(&txt, room < CLS_PDF_MAX_TEXT ? room : CLS_PDF_MAX_TEXT);
+	rc = cls_pdf_text(&txt, (const unsigned char *)pdf, pdflen);
+	if (rc < 0) {
+		d->nomem = 1;
+	} else if ((rc == 0 || rc == CLS_PDF_PARTIAL) &&
+	    cls_pdf_letters(txt.p ? txt.p : "", txt.len) >= CLS_PDF_MIN_LETTERS) {
+		doc_add(d, txt.p, txt.len);
+		doc_sep(d);
+		d->att_pdf_read++;
+		read = 1;
+		if (rc == CLS_PDF_PARTIAL) {
+			d->att_pdf_partial++;
+			d->att_pdf++;
+		}
+	}
+	cls_buf_free(&txt);
+	if (dec != NULL)
+		mailmime_decoded_part_free(dec);
+	return read;
+}
+
 static void
 walk_single(struct cls_doc *d, struct mailmime *m)
 {
@@ -473,6 +531,9 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 		doc_sep(d);
 	}
 	if (!part_is_text(ct, fname, &sub)) {
+		if (is_pdf(ct, fname) && body != NULL && body->dt_type == MAILMIME_DATA_TEXT &&
+		    read_pdf(d, &sf, body))
+			return;
 		note_unread(d, ct, fname);
 		if (fname != NULL)
 			keep_unread_name(d, fname);
@@ -530,6 +591,8 @@ walk_alternative(struct cls_doc *d, struct mailmime *m, int depth)
 		d->att_image += cur.att_image;
 		d->att_other += cur.att_other;
 		d->att_text += cur.att_text;
+		d->att_pdf_read += cur.att_pdf_read;
+		d->att_pdf_partial += cur.att_pdf_partial;
 		d->parts += cur.parts;
 		if (!have || cur.text.len > best.text.len) {
 			cls_buf_free(&best.text);
