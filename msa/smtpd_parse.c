@@ -1,6 +1,8 @@
 /* smtpd_parse.c - SMTP command parser and DATA state machine (pure). */
 #include "msa/smtpd_parse.h"
 
+#include "common/wipe.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -228,7 +230,7 @@ smtp_data_init(struct smtp_data *d, size_t max)
 void
 smtp_data_free(struct smtp_data *d)
 {
-	free(d->out);
+	wipe_free(d->out, d->out_cap);
 	d->out = NULL;
 	d->out_len = d->out_cap = 0;
 }
@@ -257,7 +259,8 @@ emit(struct smtp_data *d, const char *p, size_t n)
 			cap *= 2;
 		if (cap > d->max + 2)
 			cap = d->max + 2;
-		char *nb = realloc(d->out, cap);
+		/* The message text: the old block is wiped, never left behind. */
+		char *nb = wipe_grow(d->out, d->out_len, cap);
 		if (nb == NULL)
 			return -1;
 		d->out = nb;

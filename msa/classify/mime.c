@@ -5,6 +5,8 @@
  */
 #include "msa/classify/internal.h"
 
+#include "common/wipe.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@ cls_buf_add(struct cls_buf *b, const char *s, size_t n)
 			nc *= 2;
 		if (nc > b->max + 1)
 			nc = b->max + 1;
-		np = realloc(b->p, nc);
+		np = wipe_grow(b->p, b->len, nc);	/* message text */
 		if (np == NULL)
 			return -1;
 		b->p = np;
@@ -53,7 +55,7 @@ cls_buf_add(struct cls_buf *b, const char *s, size_t n)
 void
 cls_buf_free(struct cls_buf *b)
 {
-	free(b->p);
+	wipe_free(b->p, b->cap);
 	cls_buf_init(b, b->max);
 }
 
@@ -505,8 +507,10 @@ read_pdf(struct cls_doc *d, const struct mailmime_single_fields *sf,
 		}
 	}
 	cls_buf_free(&txt);
-	if (dec != NULL)
+	if (dec != NULL) {
+		explicit_bzero(dec, declen);	/* the attachment, decoded */
 		mailmime_decoded_part_free(dec);
+	}
 	return read;
 }
 
@@ -558,6 +562,7 @@ walk_single(struct cls_doc *d, struct mailmime *m)
 		return;
 	}
 	add_text_part(d, sub, sf.fld_content_charset, dec, declen);
+	explicit_bzero(dec, declen);
 	mailmime_decoded_part_free(dec);
 }
 

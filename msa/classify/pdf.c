@@ -19,6 +19,8 @@
  */
 #include "msa/classify/internal.h"
 
+#include "common/wipe.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -666,7 +668,8 @@ inflate_data(struct pdf *x, const u8 *in, size_t n, u8 **out, size_t *outn)
 				x->limited = 1;
 				break;
 			}
-			nb = realloc(buf, ns);
+			/* Page text: the old block is wiped, never left behind. */
+			nb = wipe_grow(buf, have, ns);
 			if (nb == NULL) {
 				x->nomem = 1;
 				break;
@@ -680,7 +683,7 @@ inflate_data(struct pdf *x, const u8 *in, size_t n, u8 **out, size_t *outn)
 	(void)inflateEnd(&z);	/* only frees; its result says nothing we need */
 	x->budget -= have;
 	if (x->nomem) {
-		free(buf);
+		wipe_free(buf, have);
 		return -1;
 	}
 	*out = buf;
@@ -1463,7 +1466,8 @@ run_stream(struct pdf *x, const struct pobj *o, const struct val *res)
 	if (o == NULL || stream_data(x, o, &d, &n, &owned) != 0)
 		return;
 	run_content(x, res, d, n);
-	free(owned);
+	if (owned != NULL)
+		wipe_free(owned, n);	/* the decoded page text */
 }
 
 /* A page's /Resources, inherited through /Parent when absent. */
