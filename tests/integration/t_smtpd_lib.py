@@ -62,10 +62,11 @@ class Server:
     def user(self, addr, pw, *opts):
         self.ntamsa("user", "add", addr, *opts, stdin=(pw + "\n").encode())
 
-    def start(self):
+    def start(self, env=None, pass_fds=()):
         self.log = open(os.path.join(self.dir, "serve.log"), "ab")
         self.proc = subprocess.Popen([BIN, "-c", self.conf, "serve"], stdout=self.log,
-                                     stderr=self.log, start_new_session=True)
+                                     stderr=self.log, start_new_session=True, env=env,
+                                     pass_fds=pass_fds)
         for _ in range(300):
             try:
                 socket.create_connection((self.ip, self.p587), 0.2).close()
