@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/wipe.h"
 
 #define MSG_BUF_START 8192
 
@@ -55,10 +56,7 @@ msg_free(struct store_msg *m)
 		return;
 	keys_dk_free(m->dk);
 	EVP_CIPHER_CTX_free(m->ctx);
-	if (m->buf != NULL) {
-		sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
-		free(m->buf);
-	}
+	wipe_free(m->buf, m->used > m->fill ? m->used : m->fill);
 	free(m->ct);
 	for (size_t i = 0; i < m->nrcpt; i++)
 		free(m->rcpt[i]);
@@ -201,15 +199,13 @@ grow(struct store_msg *m, size_t need)
 
 	if (cap > STORE_CHUNK)
 		cap = STORE_CHUNK;
-	if ((buf = malloc(cap)) == NULL)
+	if ((ct = malloc(cap + STORE_CHUNK_OVERHEAD)) == NULL)
 		return STORE_ERR;
-	if ((ct = malloc(cap + STORE_CHUNK_OVERHEAD)) == NULL) {
-		free(buf);
+	/* Only the first chunk grows (a flushed one is full size): fill is all in use. */
+	if ((buf = wipe_grow(m->buf, m->fill, cap)) == NULL) {
+		free(ct);
 		return STORE_ERR;
 	}
-	memcpy(buf, m->buf, m->fill);
-	sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
-	free(m->buf);
 	free(m->ct);
 	m->buf = buf;
 	m->ct = ct;
