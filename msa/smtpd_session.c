@@ -807,9 +807,7 @@ do_data(struct smtp_session *s)
 		txn_reset(s);
 	}
 	store_msg_abort(sm);
-	if (d.out != NULL)
-		sodium_memzero(d.out, d.out_cap);
-	smtp_data_free(&d);
+	smtp_data_free(&d);	/* wipes the message text */
 	atomic_fetch_sub(&s->srv->buffered, charged);
 }
 
