@@ -4,6 +4,7 @@
  */
 #include "store/store_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 int
@@ -44,7 +45,13 @@ run_batch(struct store *s, struct store_gcreq *batch, store_gc_apply_fn apply)
 	store_unlock(s);
 }
 
-/* Wait in q until r is done or handed the leadership; gc_mu held. */
+/*
+ * Wait in q until r is done or handed the leadership; gc_mu is held on
+ * entry and released on return.  The wait itself is on r's own semaphore with
+ * gc_mu released: a condition variable would make each of a batch's
+ * members, woken together, queue again for gc_mu only to see that it is
+ * done, a convoy of futex calls and context switches per message.
+ */
 static void
 follow(struct store *s, struct store_gcq *q, struct store_gcreq *r)
 {
@@ -54,9 +61,26 @@ follow(struct store *s, struct store_gcq *q, struct store_gcreq *r)
 		q->head = r;
 	q->tail = r;
 	q->waiting++;
-	while (!r->done && !r->lead)
-		if (pthread_cond_wait(&r->cv, &s->gc_mu) != 0)
+	(void)pthread_mutex_unlock(&s->gc_mu);
+	while (sem_wait(&r->wake) != 0)
+		if (errno != EINTR)
 			abort();
+	/* sem_post/sem_wait order the waker's writes of done and lead. */
+}
+
+/* Wake the members of a finished batch other than self, then the next leader. */
+static void
+release(struct store_gcreq *batch, struct store_gcreq *self, struct store_gcreq *next_leader)
+{
+	/* Followers' requests live on their stacks: read next before waking. */
+	for (struct store_gcreq *x = batch, *next; x != NULL; x = next) {
+		next = x->next;
+		x->done = 1;
+		if (x != self && sem_post(&x->wake) != 0)
+			abort();
+	}
+	if (next_leader != NULL && sem_post(&next_leader->wake) != 0)
+		abort();
 }
 
 /*
@@ -64,20 +88,28 @@ follow(struct store *s, struct store_gcq *q, struct store_gcreq *r)
  * queued in one transaction; who arrives meanwhile queues up for the next
  * batch.  The finishing leader wakes each member of its batch and hands
  * leadership to the head of the queue, so a batch never wakes more threads
- * than it holds.
+ * than it holds, and none of them needs gc_mu to learn it is done.
  */
 void
 store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r,
     store_gc_apply_fn apply)
 {
+	r->next = NULL;
+	r->done = r->lead = 0;
+	if (sem_init(&r->wake, 0, 0) != 0) {
+		r->rc = STORE_ERR;
+		return;
+	}
 	if (pthread_mutex_lock(&s->gc_mu) != 0)
 		abort();
 	if (q->leader) {
 		follow(s, q, r);
 		if (r->done) {
-			(void)pthread_mutex_unlock(&s->gc_mu);
+			(void)sem_destroy(&r->wake);
 			return;
 		}
+		if (pthread_mutex_lock(&s->gc_mu) != 0)
+			abort();
 	} else {
 		q->leader = 1;
 		r->next = q->head;	/* normally empty: leadership is handed on */
@@ -86,7 +118,7 @@ store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r,
 			q->tail = r;
 	}
 	/* Leading: take everything queued, r included (it is the head). */
-	struct store_gcreq *batch = q->head;
+	struct store_gcreq *batch = q->head, *next_leader = NULL;
 	q->head = q->tail = NULL;
 	q->waiting = 0;
 	(void)pthread_mutex_unlock(&s->gc_mu);
@@ -94,19 +126,16 @@ store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r,
 	if (pthread_mutex_lock(&s->gc_mu) != 0)
 		abort();
 	uint64_t n = 0;
-	/* Followers' requests live on their stacks: read next before done. */
-	for (struct store_gcreq *x = batch, *next; x != NULL; x = next, n++) {
-		next = x->next;
-		x->done = 1;
-		if (x != r)
-			(void)pthread_cond_signal(&x->cv);
-	}
+	for (struct store_gcreq *x = batch; x != NULL; x = x->next)
+		n++;
 	q->batches++;
 	q->items += n;
 	if (q->head != NULL) {
-		q->head->lead = 1;
-		(void)pthread_cond_signal(&q->head->cv);
+		next_leader = q->head;
+		next_leader->lead = 1;
 	} else
 		q->leader = 0;
 	(void)pthread_mutex_unlock(&s->gc_mu);
+	release(batch, r, next_leader);
+	(void)sem_destroy(&r->wake);
 }

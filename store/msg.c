@@ -426,12 +426,7 @@ store_msg_commit(struct store_msg *m, const struct store_meta *meta)
 	if (rc == STORE_OK) {
 		sodium_memzero(m->buf, m->used > m->fill ? m->used : m->fill);
 		m->used = m->fill = 0;
-		if (pthread_cond_init(&r.base.cv, NULL) != 0)
-			rc = STORE_ERR;
-	}
-	if (rc == STORE_OK) {
 		store_gc_commit(m->s, &m->s->gc_msgs, &r.base, apply_one);
-		(void)pthread_cond_destroy(&r.base.cv);
 		rc = r.base.rc;
 	}
 	if (rc != STORE_OK) {

@@ -378,10 +378,7 @@ store_rcpt_record(struct store *s, int64_t rcpt_id, const struct store_rcpt_upda
 {
 	struct rq_req r = {.base = {.rc = STORE_OK}, .rcpt_id = rcpt_id, .u = u, .a = a};
 
-	if (pthread_cond_init(&r.base.cv, NULL) != 0)
-		return STORE_ERR;
 	store_gc_commit(s, &s->gc_rcpts, &r.base, rq_apply);
-	(void)pthread_cond_destroy(&r.base.cv);
 	return r.base.rc;
 }
 

@@ -11,6 +11,7 @@
 #define NTAMSA_STORE_STORE_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -29,7 +30,7 @@
  */
 struct store_gcreq {
 	struct store_gcreq *next;
-	pthread_cond_t cv;		/* one per waiter: no thundering herd */
+	sem_t wake;			/* posted once: done, or handed the lead */
 	int done;			/* durable (or failed): rc is final */
 	int lead;			/* handed the leadership for the next batch */
 	int rc;
@@ -139,8 +140,8 @@ void store_gc_stats(struct store *s, uint64_t *batches, uint64_t *msgs);
 typedef int (*store_gc_apply_fn)(struct store *s, struct store_gcreq *r);
 
 /*
- * Queue r (its cv initialised) on q and return once it is durable or has
- * failed; the outcome is in r->rc.  apply runs inside the batch's
+ * Queue r on q and return once it is durable or has failed; the outcome
+ * is in r->rc (STORE_ERR if r could not even be queued).  apply runs inside the batch's
  * transaction, once per request.
  */
 void store_gc_commit(struct store *s, struct store_gcq *q, struct store_gcreq *r,
