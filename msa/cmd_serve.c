@@ -353,6 +353,10 @@ master_init(struct master *m, const struct config *c)
 	m->wake[0] = m->wake[1] = -1;
 	if (geteuid() == 0 && master_identities(m, c) != 0)
 		return -1;
+	if (smtpd_tls_check(c, err, sizeof(err)) != 0) {
+		log_err("tls-config", "error=%s", log_quote(q, sizeof(q), err));
+		return -1;
+	}
 	if (c->submission != NULL && c->submission[0] != '\0' &&
 	    (m->fd_sub = smtpd_listen(c->submission, err, sizeof(err))) < 0) {
 		log_err("listen", "error=%s", log_quote(q, sizeof(q), err));

@@ -20,6 +20,14 @@
 int smtpd_listen(const char *hostport, char *err, size_t errlen);
 
 /*
+ * Load the certificate and key as smtpd will and check them (our key:
+ * ECDSA P-256/P-384 or RSA >= 3072); 0, or -1 with why in err.  The master
+ * calls it before starting workers, so a bad certificate stops `serve` at
+ * once with its reason instead of after a round of worker restarts.
+ */
+int smtpd_tls_check(const struct config *c, char *err, size_t errlen);
+
+/*
  * fd_sub (STARTTLS) or fd_subs (implicit TLS) may be -1 when not configured.
  * drop (may be NULL) is called after the TLS key was loaded and before
  * anything else is opened: the key may be readable by root only, and the
