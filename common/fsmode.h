@@ -31,4 +31,12 @@ int fsmode_is_group_shared(mode_t mode);
  */
 void fsmode_layout(const char *data_dir, struct fsmode *out);
 
+/*
+ * Give the open file fd group gid ((gid_t)-1: leave it) and then exactly
+ * mode, whatever the umask was when it was made; each only when it
+ * differs, so a file already right needs no privilege.  0, or -1 with
+ * errno and *step naming what failed: "stat", "group" or "mode".
+ */
+int fsmode_apply_fd(int fd, gid_t gid, mode_t mode, const char **step);
+
 #endif

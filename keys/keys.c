@@ -141,23 +141,24 @@ fsync_dir(const char *dir)
 
 /*
  * Give a new file the group-shared data directory's group (gid -1: keep
- * the creator's).  A setgid data directory (install -d -m 2770) already
- * does; otherwise only a member of that group may, so say what to change.
+ * the creator's) and exactly mode, whatever the umask.  A setgid data
+ * directory (install -d -m 2770) already gives the group; otherwise only a
+ * member of that group may, so say what to change.
  */
 static int
-give_group(int fd, const char *path, gid_t gid, char *err, size_t errlen)
+apply_perms(int fd, const char *path, gid_t gid, mode_t mode, char *err, size_t errlen)
 {
-	struct stat st;
+	const char *step = "";
 
-	if (gid == (gid_t)-1)
+	if (fsmode_apply_fd(fd, gid, mode, &step) == 0)
 		return KEYS_OK;
-	if (fstat(fd, &st) != 0 || (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0)) {
+	if (!strcmp(step, "group"))
 		errbuf_set(err, errlen, "cannot give %s group %u: %s (make the data directory "
 		    "and keys/ setgid, chmod g+s, or run as a member of that group)", path,
 		    (unsigned)gid, strerror(errno));
-		return KEYS_ERR;
-	}
-	return KEYS_OK;
+	else
+		errbuf_set(err, errlen, "cannot %s %s: %s", step, path, strerror(errno));
+	return KEYS_ERR;
 }
 
 /*
@@ -182,12 +183,12 @@ write_new_file(const char *path, const uint8_t *data, size_t len, mode_t mode,
 		errbuf_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return KEYS_ERR;
 	}
-	if (give_group(fd, tmp, gid, err, errlen) != KEYS_OK) {
+	if (apply_perms(fd, tmp, gid, mode, err, errlen) != KEYS_OK) {
 		(void)close(fd);
 		(void)unlink(tmp);
 		return KEYS_ERR;
 	}
-	if (fchmod(fd, mode) != 0 || fd_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fd_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		(void)close(fd);
 		(void)unlink(tmp);
@@ -311,19 +312,6 @@ read_current(const char *data_dir, uint32_t *id)
 	return 0;
 }
 
-/* Group and mode of a group-shared public file, whatever the umask. */
-static int
-shared_perms(int fd, const char *path, const struct fsmode *fm, char *err, size_t errlen)
-{
-	if (give_group(fd, path, fm->gid, err, errlen) != KEYS_OK)
-		return KEYS_ERR;
-	if (fchmod(fd, fm->pub) != 0) {
-		errbuf_set(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
-		return KEYS_ERR;
-	}
-	return KEYS_OK;
-}
-
 /*
  * Point `current` at id: temp file + rename, so a reader sees old or new.
  * Group-shared: exactly 0640 and the data directory's group, whatever the
@@ -345,7 +333,7 @@ write_current(const char *data_dir, const struct fsmode *fm, uint32_t id,
 		return KEYS_ERR;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, fm->pub);
-	if (fd >= 0 && fm->shared && shared_perms(fd, tmp, fm, err, errlen) != KEYS_OK) {
+	if (fd >= 0 && fm->shared && apply_perms(fd, tmp, fm->gid, fm->pub, err, errlen) != KEYS_OK) {
 		(void)close(fd);
 		(void)unlink(tmp);
 		return KEYS_ERR;

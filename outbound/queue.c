@@ -130,16 +130,11 @@ fifo_only(int fd)
 static void
 wake_fix_mode(int fd, const struct fsmode *fm)
 {
-	struct stat st;
+	const char *step;
 
-	if (fstat(fd, &st) != 0)
-		return;
-	if (fm->shared && st.st_gid != fm->gid && fchown(fd, (uid_t)-1, fm->gid) != 0)
-		log_warn("deliver-wake-group-unfixable", "group=%u want=%u errno=%d",
-		    (unsigned)st.st_gid, (unsigned)fm->gid, errno);
-	if ((st.st_mode & 07777) != fm->db && fchmod(fd, fm->db) != 0)
-		log_warn("deliver-wake-mode-unfixable", "mode=%04o want=%04o errno=%d",
-		    (unsigned)(st.st_mode & 07777), (unsigned)fm->db, errno);
+	if (fsmode_apply_fd(fd, fm->gid, fm->db, &step) != 0)
+		log_warn("deliver-wake-unfixable", "step=%s group=%u mode=%04o errno=%d",
+		    step, (unsigned)fm->gid, (unsigned)fm->db, errno);
 }
 
 int

@@ -600,17 +600,13 @@ fix_modes(const char *db, const struct fsmode *fm)
 static int
 precreate_db(const char *path, const struct fsmode *fm)
 {
-	struct stat sb;
-	int rc = 0;
+	const char *step;
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fm->db);
+	int rc;
 
 	if (fd < 0)
 		return 0;	/* it exists (or cannot be made: SQLite says why) */
-	if (fm->shared && (fstat(fd, &sb) != 0 ||
-	    (sb.st_gid != fm->gid && fchown(fd, (uid_t)-1, fm->gid) != 0)))
-		rc = -1;
-	if (fchmod(fd, fm->db) != 0)
-		rc = -1;
+	rc = fsmode_apply_fd(fd, fm->gid, fm->db, &step);
 	if (close(fd) != 0)	/* an empty file is a new database to SQLite */
 		rc = -1;
 	return rc;
