@@ -205,6 +205,12 @@ static const struct vcase vcases[] = {
 	{"starttls injection", "cert=good,inject", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "", -1},
 	{"tls 1.1 peer regular, plaintext retry", "cert=good,tls=1.1", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
 	{"regular opportunistic", "cert=self", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
+	/* Spec section 7: NTA channels offer "goed" suites and groups only. */
+	{"cbc-only peer refused pkix", "cert=good,tls=cbc", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:handshake", -1},
+	{"cbc-only peer refused dane", "cert=self,tls=cbc", "mx.good.test", NULL, SMTPC_AUTH_DANE, 1, "self", 3, 1, 1, SMTPC_CHANNEL, "failed:handshake", -1},
+	{"cbc-only peer regular", "cert=good,tls=cbc", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
+	{"p521-only peer refused pkix", "cert=good,tls=p521", "mx.good.test", NULL, SMTPC_AUTH_PKIX, 1, NULL, 0, 0, 0, SMTPC_CHANNEL, "failed:handshake", -1},
+	{"p521-only peer regular", "cert=good,tls=p521", "mx.good.test", NULL, SMTPC_AUTH_NONE, 0, NULL, 0, 0, 0, SMTPC_OK, "none", -1},
 };
 
 static void

@@ -43,6 +43,16 @@ class Handler(socketserver.StreamRequestHandler):
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
             ctx.minimum_version = ssl.TLSVersion.TLSv1_1
             ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        elif o.get("tls") == "cbc":
+            # TLS 1.2, ECDHE but CBC only: NCSC "voldoende", not "goed".
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers("ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA")
+        elif o.get("tls") == "p521":
+            # TLS 1.2 with a "goed" cipher, but key exchange on P-521 only,
+            # a group outside the spec's list.
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384")
+            ctx.set_ecdh_curve("secp521r1")
         self.request = ctx.wrap_socket(self.request, server_side=True)
         self.rfile = self.request.makefile("rb")
         self.wfile = self.request.makefile("wb")
