@@ -1,11 +1,13 @@
 /*
  * cmd_log.c - `ntamsa log export [--domain D] [--since T] [--json]`.
  *
- * The log of mail sent to a domain (spec R-LOG-1, seed 000 §4a.5), one
- * line per delivery attempt: time, account, envelope sender and recipient,
- * Message-ID, classification verdict, channel, the NTA record seen with its
- * DNSSEC state and verdict, host, address, TLS version and cipher, peer
- * certificate digest, DANE/PKIX/OU result, the reply.  Never a Subject or
+ * The log of mail sent to or from a domain (spec R-LOG-1, seed 000 §4a.5):
+ * --domain matches the recipient's domain, the envelope sender's and the
+ * account's.  One line per delivery attempt: time, account, envelope
+ * sender and recipient, Message-ID, classification verdict, channel, the
+ * NTA record seen with its DNSSEC state and verdict, host, address, TLS
+ * version and cipher, peer certificate digest, DANE/PKIX/OU result, the
+ * reply.  Never a Subject or
  * body: the attempts table holds none.
  *
  * Text output is key=value pairs (values quoted by log_quote); --json gives
@@ -23,6 +25,7 @@
 
 static const char usage[] =
     "usage: ntamsa log export [--domain D] [--since T] [--json]\n"
+    "  D: attempts of mail to D (recipient) or from D (envelope sender or account)\n"
     "  T: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC), or a duration back from now (30m, 4h, 7d)\n";
 
 /* T as an absolute UTC time or a duration back from now. */

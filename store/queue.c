@@ -424,7 +424,11 @@ log_row(sqlite3_stmt *st, struct store_log_row *r)
 	col_text(st, 20, r->result, sizeof(r->result));
 }
 
-/* One page of log rows after attempt id *after; returns count via *n. */
+/*
+ * One page of log rows after attempt id *after; returns count via *n.
+ * domain matches mail sent to it (the recipient's domain) and from it
+ * (the envelope sender's or the account's domain), exactly: no pattern.
+ */
 static int
 log_page(struct store *s, const char *domain, time_t since, int64_t *after,
     struct store_log_row *rows, size_t *n)
@@ -439,7 +443,9 @@ log_page(struct store *s, const char *domain, time_t since, int64_t *after,
 	    " a.cipher, a.peer_cert_sha256, a.auth_result, a.nta_record, a.nta_dnssec,"
 	    " a.nta_verdict, a.reply, a.result FROM attempts a"
 	    " LEFT JOIN recipients r ON r.id = a.rcpt_id LEFT JOIN messages m ON m.id = a.msg_id"
-	    " WHERE a.id > ?1 AND a.time >= ?2 AND (?3 IS NULL OR a.domain = ?3 COLLATE NOCASE)"
+	    " WHERE a.id > ?1 AND a.time >= ?2 AND (?3 IS NULL OR a.domain = ?3 COLLATE NOCASE"
+	    " OR lower(substr(m.mail_from, -length(?3) - 1)) = '@' || lower(?3)"
+	    " OR lower(substr(m.account, -length(?3) - 1)) = '@' || lower(?3))"
 	    " ORDER BY a.id LIMIT " PAGE_S, &st);
 	store_bind_int64(&rc, st, 1, *after);
 	store_bind_int64(&rc, st, 2, since);

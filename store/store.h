@@ -289,7 +289,10 @@ struct store_log_row {
 	char reply[STORE_REPLY_MAX], result[32];
 };
 
-/* Attempts (domain NULL = all) since t, oldest first. */
+/*
+ * Attempts since t, oldest first: all (domain NULL), or those of mail to
+ * or from domain (recipient, envelope sender or account in it; R-LOG-1).
+ */
 int store_log_query(struct store *s, const char *domain, time_t since,
     int (*cb)(const struct store_log_row *r, void *arg), void *arg);
 
