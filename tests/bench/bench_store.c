@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,19 @@
 #include "store/store_int.h"
 
 #define SMALL 2048
+
+/* CPU seconds (user, system) this process has used so far. */
+static void
+cpu_now(double *user, double *sys)
+{
+	struct rusage ru;
+
+	*user = *sys = 0;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return;
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static double
 now(void)
@@ -103,6 +117,8 @@ bench_commit(const char *dir, int threads, int count, int ahead)
 	if (w == NULL || th == NULL || setup(dir, ahead, &s, &pub) != 0)
 		return 1;
 	(void)usleep(100000);		/* a server's ring is full before a burst */
+	double u0, s0, u1, s1;
+	cpu_now(&u0, &s0);
 	double t0 = now();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){.s = s, .pub = pub, .n = count / threads};
@@ -114,16 +130,22 @@ bench_commit(const char *dir, int threads, int count, int ahead)
 		failed += w[i].failed;
 	}
 	double dt = now() - t0;
+	cpu_now(&u1, &s1);
 	store_gc_stats(s, &batches, &msgs);
 	keys_pub_seal_stats(pub, &st);
 	from_ring = st.taken;
 	sealed_inline = ahead ? st.missed : msgs;
 	printf("commit threads=%d %s %.0f msgs/s (%llu msgs in %llu transactions, %.1f per fsync,"
-	    " %d failed, %.2f ms per commit call; DKs sealed ahead %llu, inline %llu)\n",
+	    " %d failed, %.2f ms per commit call; DKs sealed ahead %llu, inline %llu;"
+	    " CPU %.0f us per msg: user %.0f, system %.0f, %.0f%% of %ld cores busy)\n",
 	    threads, ahead ? "ahead" : "inline", (double)msgs / dt, (unsigned long long)msgs,
 	    (unsigned long long)batches, batches ? (double)msgs / (double)batches : 0.0, failed,
 	    dt * 1000.0 * threads / (double)(msgs ? msgs : 1), (unsigned long long)from_ring,
-	    (unsigned long long)sealed_inline);
+	    (unsigned long long)sealed_inline,
+	    ((u1 - u0) + (s1 - s0)) * 1e6 / (double)(msgs ? msgs : 1),
+	    (u1 - u0) * 1e6 / (double)(msgs ? msgs : 1), (s1 - s0) * 1e6 / (double)(msgs ? msgs : 1),
+	    100.0 * ((u1 - u0) + (s1 - s0)) / dt / (double)sysconf(_SC_NPROCESSORS_ONLN),
+	    sysconf(_SC_NPROCESSORS_ONLN));
 	store_close(s);
 	keys_pub_free(pub);
 	free(w);
