@@ -46,6 +46,8 @@ c1=$(grep 'threads=1 ahead' "$D/commits" | rate)
 c1i=$(grep 'threads=1 inline' "$D/commits" | rate)
 c64=$(grep 'threads=64 ahead' "$D/commits" | rate)
 c64i=$(grep 'threads=64 inline' "$D/commits" | rate)
+cpu64=$(sed -n 's/.*threads=64 ahead.*CPU \([0-9.]*\) us per msg.*/\1/p' "$D/commits")
+ncpu=$(nproc)
 mb1=$(awk '{ print $3 }' "$D/c1m")
 raw1=$(sed -n 's/.*bare EVP GCM \([0-9.]*\) MB.*/\1/p' "$D/c1m")
 ring1m=$(sed -n 's/.*sealed ahead: \([0-9.]*\) us.*/\1/p' "$D/c1m")
@@ -55,7 +57,7 @@ last2k=$(sed -n 's/.*last chunk alone \([0-9.]*\) us.*/\1/p' "$D/c2k")
 ossl2=$(openssl speed -evp aes-256-gcm -seconds 1 2>/dev/null | awk '/^AES-256-GCM/ { v = $NF } END { sub("k", "", v); printf "%.0f", v / 1000 }')
 echo "openssl speed again: $ossl2 MB/s"
 [ "$ossl2" -gt "$ossl" ] && ossl=$ossl2
-awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c1i="$c1i" -v c64="$c64" -v c64i="$c64i" -v mb1="$mb1" -v ossl="$ossl" -v us="$us2k" -v ring="$ring2k" -v last="$last2k" -v raw1="$raw1" -v ring1m="$ring1m" 'BEGIN {
+awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c1i="$c1i" -v c64="$c64" -v c64i="$c64i" -v mb1="$mb1" -v ossl="$ossl" -v us="$us2k" -v ring="$ring2k" -v last="$last2k" -v raw1="$raw1" -v ring1m="$ring1m" -v cpu64="$cpu64" -v ncpu="$ncpu" 'BEGIN {
 	p = (p1 + p2) / 2
 	printf "encryption on the writer path of a 2 KB message (sealed DK from the ring + GCM): %.2f us = %.1f%% of its %.0f us commit (target < 10%%)\n", ring, 100 * ring * c1 / 1e6, 1e6 / c1
 	printf "  the seal itself, done ahead by one background thread: %.0f us of CPU per message (inline it would be %.1f%% of a %.0f us commit)\n", us - ring, 100 * us * c1i / 1e6, 1e6 / c1i
@@ -64,4 +66,6 @@ awk -v p1="$p1" -v p2="$p2" -v c1="$c1" -v c1i="$c1i" -v c64="$c64" -v c64i="$c6
 	printf "1 MB encryption as smtpd does it (DK sealed ahead): %.0f MB/s = %.0f%% of openssl speed %.0f MB/s (best of two runs) (target >= 70%%)\n", mbr, 100 * mbr / ossl, ossl
 	printf "  with the seal inline: %.0f MB/s = %.0f%%; a bare EVP AES-256-GCM loop alongside: %.0f MB/s\n", mb1, 100 * mb1 / ossl, raw1
 	printf "64 writers: %.0f msgs/s = %.1fx the plain loop (%.0f rows/s, mean of before/after) (target >= 5x); each writer sealing inline: %.0f msgs/s = %.1fx\n", c64, c64 / p, p, c64i, c64i / p
+	if (cpu64 > 0)
+		printf "  CPU-bound: %.0f us of CPU per message, so %d cores can commit at most %.0f msgs/s = %.1fx the plain loop\n", cpu64, ncpu, ncpu * 1e6 / cpu64, ncpu * 1e6 / cpu64 / p
 }'
