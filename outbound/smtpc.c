@@ -261,6 +261,25 @@ reply_append(char *reply, size_t replylen, const char *line)
 		snprintf(reply + have, replylen - have, "%s", line);
 }
 
+int
+smtpc_reply_line(const char *line, int *code, struct smtpc_facts *ehlo)
+{
+	int first = *code == 0;
+
+	if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' ||
+	    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
+	    (line[3] != ' ' && line[3] != '-' && line[3] != '\0'))
+		return -1;
+	int k = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (first)
+		*code = k;
+	else if (k != *code)
+		return -1;
+	if (ehlo != NULL && !first && line[3] != '\0')
+		ehlo_ext(ehlo, line + 4);
+	return line[3] == '-';
+}
+
 /*
  * Read one (multi-line) reply; returns its code (200..599) or -1.
  * ehlo != NULL collects the extension keywords.
@@ -269,37 +288,29 @@ static int
 read_reply(struct smtpc *c, char *reply, size_t replylen, struct smtpc_facts *ehlo)
 {
 	char line[LINE_MAX_LEN];
-	int code = -1, first = 1;
+	int code = 0;
 
 	if (replylen > 0)
 		reply[0] = '\0';
-	for (;;) {
+	for (int n = 0; n < SMTPC_REPLY_LINES_MAX; n++) {
 		if (io_line(c, line, sizeof(line)) != 0) {
 			snprintf(reply, replylen, "connection lost or timed out");
 			return -1;
 		}
-		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9' ||
-		    (line[3] != ' ' && line[3] != '-' && line[3] != '\0')) {
+		int more = smtpc_reply_line(line, &code, ehlo);
+		if (more < 0) {
 			c->usable = 0;
-			snprintf(reply, replylen, "malformed reply");
+			snprintf(reply, replylen, code == 0 ? "malformed reply" :
+			    "malformed or inconsistent multi-line reply");
 			return -1;
 		}
-		int k = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-		if (first)
-			code = k;
-		else if (k != code) {
-			c->usable = 0;
-			snprintf(reply, replylen, "inconsistent multi-line reply");
-			return -1;
-		}
-		if (ehlo != NULL && !first && line[3] != '\0')
-			ehlo_ext(ehlo, line + 4);
 		reply_append(reply, replylen, line);
-		first = 0;
-		if (line[3] != '-')
+		if (!more)
 			return code;
 	}
+	c->usable = 0;
+	snprintf(reply, replylen, "reply of more than %d lines", SMTPC_REPLY_LINES_MAX);
+	return -1;
 }
 
 static int

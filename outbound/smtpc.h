@@ -84,6 +84,19 @@ struct smtpc_facts {
 	char result[32];		/* "dane-ee" "dane-ta" "pkix" "pkix+ou" "none" "failed:..." */
 };
 
+/*
+ * One line of a peer's reply (CRLF removed), the parser read_reply uses,
+ * exposed for tests and fuzzing.  *code: 0 before the first line, then the
+ * reply's code.  Returns 1 when more lines follow, 0 on the last line, -1
+ * when the line is malformed or its code differs from the first line's.
+ * ehlo != NULL (EHLO replies) collects extension keywords from the lines
+ * after the first.
+ */
+int smtpc_reply_line(const char *line, int *code, struct smtpc_facts *ehlo);
+
+/* A reply of more lines than this is refused (a peer may not talk forever). */
+#define SMTPC_REPLY_LINES_MAX 100
+
 /* Process-wide TLS contexts. */
 struct smtpc_tls;
 

@@ -514,6 +514,45 @@ test_limits(void **state)
 	smtpc_close(c);
 }
 
+/* The reply parser on its own, and a peer whose reply never ends. */
+static void
+test_reply(void **state)
+{
+	struct smtpc_facts f = {0};
+	struct smtpc_params p;
+	struct smtpc *c = NULL;
+	char reply[SMTPC_REPLY_MAX];
+	int code = 0;
+
+	(void)state;
+	assert_int_equal(smtpc_reply_line("250-peer", &code, &f), 1);
+	assert_int_equal(code, 250);
+	assert_int_equal(smtpc_reply_line("250-STARTTLS", &code, &f), 1);
+	assert_int_equal(smtpc_reply_line("250-SIZE 1000", &code, &f), 1);
+	assert_int_equal(smtpc_reply_line("250 8BITMIME", &code, &f), 0);
+	assert_true(f.starttls_offered && f.ext_size && f.size_max == 1000 && f.ext_8bitmime);
+	code = 0;
+	assert_int_equal(smtpc_reply_line("250", &code, NULL), 0);	/* bare code */
+	code = 0;
+	assert_int_equal(smtpc_reply_line("250-a", &code, NULL), 1);
+	assert_int_equal(smtpc_reply_line("251 b", &code, NULL), -1);	/* code changed */
+	static const char *const bad[] = {"", "25", "199 x", "600 x", "2x0 x", "250x", "250_y"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		code = 0;
+		if (smtpc_reply_line(bad[i], &code, NULL) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	/* Just under the line cap: fine; over it: refused, not read forever. */
+	fill_params(&p, "cert=good,endless=90", "mx.good.test");
+	assert_int_equal(smtpc_open(tls, &p, &c, &f, reply, sizeof(reply)), SMTPC_OK);
+	smtpc_close(c);
+	c = NULL;
+	fill_params(&p, "cert=good,endless=5000", "mx.good.test");
+	assert_int_equal(smtpc_open(tls, &p, &c, &f, reply, sizeof(reply)), SMTPC_TEMP);
+	assert_null(c);
+	assert_non_null(strstr(reply, "more than 100 lines"));
+}
+
 static void
 test_conncache(void **state)
 {
@@ -635,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_send_reuse),
 		cmocka_unit_test(test_rcpt_results),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_reply),
 		cmocka_unit_test(test_conncache),
 		cmocka_unit_test(test_ipv6),
 	};

@@ -77,6 +77,8 @@ class Handler(socketserver.StreamRequestHandler):
                 if not in_tls and "nostarttls" not in o:
                     ext.append("STARTTLS")
                 lines = ["peer"] + ext
+                if "endless" in o:
+                    lines += ["X-PAD-%d" % i for i in range(int(o["endless"]))]
                 for i, e in enumerate(lines):
                     self.send("250" + ("-" if i < len(lines) - 1 else " ") + e)
             elif verb == "STAR":
