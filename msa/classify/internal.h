@@ -75,6 +75,18 @@ int cls_pdf_text(struct cls_buf *out, const unsigned char *pdf, size_t len);
 /* Letters in UTF-8 text (ASCII letters and non-ASCII characters). */
 size_t cls_pdf_letters(const char *s, size_t n);
 
+/* Code point u (<= 0x10ffff) as UTF-8 into out; its length. */
+size_t cls_utf8_put(uint32_t u, char out[4]);
+/*
+ * A /Differences glyph name (without '/') as UTF-8 into out: its length,
+ * 0 for a name that means nothing here (subset names like g31).
+ */
+size_t cls_pdf_glyph_utf8(const unsigned char *name, size_t n, char out[8]);
+/* A byte of a font with /BaseEncoding /MacRomanEncoding, as Unicode. */
+uint32_t cls_pdf_macroman(unsigned char c);
+/* 1 when the glyph-name table is in strcmp order (a test checks it). */
+int cls_pdf_glyphs_sorted(void);
+
 /* Read msg into d (headers, MIME walk).  0, or -1 on out of memory. */
 int cls_doc_read(struct cls_doc *d, const char *msg, size_t len);
 void cls_doc_free(struct cls_doc *d);

@@ -358,12 +358,21 @@ struct cmap_ent {
 	uint8_t ncp;
 };
 
+/* A simple font's /Differences: code -> UTF-8 of its glyph name. */
+struct font_diff {
+	char s[256][8];
+	uint8_t len[256];		/* 0 not listed (base encoding), DIFF_DROP unknown name */
+};
+#define DIFF_DROP 0xff
+
 struct font {
 	const u8 *key;			/* the font dictionary's bytes: identity */
 	int type0;
+	int macroman;			/* simple font, /BaseEncoding /MacRomanEncoding */
 	int nbytes;			/* code length: 1 simple, 2 Type0 (unless the CMap says 1) */
 	struct cmap_ent *map;
 	size_t nmap;
+	struct font_diff *diff;		/* NULL without /Differences */
 };
 
 struct pdf {
@@ -1001,6 +1010,56 @@ parse_cmap(struct pdf *x, struct font *f, const u8 *d, size_t n)
 		f->nbytes = 1;
 }
 
+/* The entries of a /Differences array: [code /name /name ... code /name ...]. */
+static void
+parse_differences(struct pdf *x, struct font *f, const struct val *arr)
+{
+	struct lx l = {.p = arr->s, .e = arr->s + arr->n};
+	struct tok t;
+	long code = -1;
+
+	if ((f->diff = calloc(1, sizeof(*f->diff))) == NULL) {
+		x->nomem = 1;
+		return;
+	}
+	lex(&l, &t);		/* the '[' */
+	for (lex(&l, &t); t.t == T_NUM || t.t == T_NAME; lex(&l, &t)) {
+		if (t.t == T_NUM) {
+			code = t.num >= 0 && t.num < 256 ? (long)t.num : -1;
+			continue;
+		}
+		if (code < 0 || code > 255)
+			continue;
+		size_t k = cls_pdf_glyph_utf8(t.s, t.n, f->diff->s[code]);
+		f->diff->len[code] = k > 0 ? (uint8_t)k : DIFF_DROP;
+		code++;
+	}
+}
+
+/* A simple font's /Encoding: a base encoding name or a dictionary. */
+static void
+load_encoding(struct pdf *x, struct font *f, const struct val *fd)
+{
+	struct val enc, base, diffs;
+
+	if (dict_get(x, fd, "Encoding", &enc) != 0)
+		return;
+	(void)resolve(x, &enc);
+	if (name_is(&enc, "MacRomanEncoding")) {
+		f->macroman = 1;
+		return;
+	}
+	if (enc.t != V_DICT)
+		return;
+	if (dict_get(x, &enc, "BaseEncoding", &base) == 0 && name_is(&base, "MacRomanEncoding"))
+		f->macroman = 1;
+	if (dict_get(x, &enc, "Differences", &diffs) == 0) {
+		(void)resolve(x, &diffs);
+		if (diffs.t == V_ARRAY)
+			parse_differences(x, f, &diffs);
+	}
+}
+
 /* The font dictionary fd (resolved): loaded once per PDF. */
 static const struct font *
 get_font(struct pdf *x, const struct val *fd)
@@ -1038,6 +1097,8 @@ get_font(struct pdf *x, const struct val *fd)
 			free(owned);
 		}
 	}
+	if (!f->type0)
+		load_encoding(x, f, fd);
 	return f;
 }
 
@@ -1056,33 +1117,13 @@ static int
 put_cp(struct cls_buf *b, uint32_t u)
 {
 	char s[4];
-	size_t k;
 
 	if (u == '\t' || u == '\n' || u == '\r')
 		u = ' ';
 	if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0xd800 && u < 0xe000) ||
 	    u == 0xfeff || u == 0xfffd || u == 0xfffe || u == 0xffff || u > 0x10ffff)
 		return 0;
-	if (u < 0x80) {
-		s[0] = (char)u;
-		k = 1;
-	} else if (u < 0x800) {
-		s[0] = (char)(0xc0 | u >> 6);
-		s[1] = (char)(0x80 | (u & 0x3f));
-		k = 2;
-	} else if (u < 0x10000) {
-		s[0] = (char)(0xe0 | u >> 12);
-		s[1] = (char)(0x80 | ((u >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (u & 0x3f));
-		k = 3;
-	} else {
-		s[0] = (char)(0xf0 | u >> 18);
-		s[1] = (char)(0x80 | ((u >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((u >> 6) & 0x3f));
-		s[3] = (char)(0x80 | (u & 0x3f));
-		k = 4;
-	}
-	return cls_buf_add(b, s, k);
+	return cls_buf_add(b, s, cls_utf8_put(u, s));
 }
 
 static uint32_t
@@ -1131,8 +1172,15 @@ put_glyphs(struct cls_buf *b, const struct font *f, const u8 *s, size_t n)
 				if (put_cp(b, u) != 0)
 					return -1;
 			}
+		} else if (f != NULL && f->diff != NULL && f->diff->len[s[i]] != 0) {
+			uint8_t k = f->diff->len[s[i]];
+
+			if (k != DIFF_DROP && cls_buf_add(b, f->diff->s[s[i]], k) != 0)
+				return -1;
 		} else if (f == NULL || !f->type0) {
-			if (put_cp(b, winansi(s[i])) != 0)
+			uint32_t u = f != NULL && f->macroman ? cls_pdf_macroman(s[i]) : winansi(s[i]);
+
+			if (put_cp(b, u) != 0)
 				return -1;
 		}
 		/* A composite font without a mapping: glyph ids mean nothing, drop. */
@@ -1615,8 +1663,10 @@ cls_pdf_text(struct cls_buf *out, const unsigned char *pdf, size_t len)
 			continue;	/* typed streams are fonts, CMaps, XRef, metadata... */
 		run_stream(&x, o, NULL);
 	}
-	for (size_t i = 0; i < x.nfonts; i++)
+	for (size_t i = 0; i < x.nfonts; i++) {
 		free(x.fonts[i].map);
+		free(x.fonts[i].diff);
+	}
 	free(x.fonts);
 	for (size_t i = 0; i < x.nbufs; i++)
 		free(x.bufs[i]);

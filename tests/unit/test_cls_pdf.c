@@ -311,6 +311,85 @@ test_simple_tounicode(void **state)
 	free(got);
 }
 
+/*
+ * A subset Type1 font (as pdfTeX and Ghostscript write them) whose codes
+ * are given meaning by /Differences glyph names, in an indirect /Encoding:
+ * plain, suffixed (a.sc), uniXXXX and uXXXX names, ligatures; a private
+ * name (g31, here on code 'A') is dropped; codes not listed keep WinAnsi.
+ */
+static void
+test_differences(void **state)
+{
+	struct obj o[] = {
+		{CATALOG, NULL, 0, 0, 0}, {PAGES, NULL, 0, 0, 0}, {PAGE, NULL, 0, 0, 0},
+		{"<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+CMR10 /Encoding 6 0 R >>", NULL, 0, 0, 0},
+		{"<< >>", "BT /F1 10 Tf <0102030405060708> Tj 0 -12 Td <0A0B0C0D0E0F10> Tj"
+		    " 0 -12 Td <1112> Tj 0 -12 Td (BAC) Tj ET", 0, 0, 0},
+		{"<< /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [1 /h /u /i /s"
+		    " /a /r /t /s 10 /p /a.sc /t /i /uni00EB /n /t /ffi /u00E9 65 /g31] >>",
+		    NULL, 0, 0, 0},
+	};
+	int rc;
+	char *got = objs_text(o, 6, NULL, &rc, CLS_PDF_MAX_TEXT);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	if (strstr(got, "huisarts") == NULL || strstr(got, "pati\xc3\xabnt") == NULL ||
+	    strstr(got, "ffi\xc3\xa9") == NULL || strstr(got, "BC") == NULL || strchr(got, 'A') != NULL)
+		fail_msg("got \"%s\"", got);
+	free(got);
+}
+
+/* /MacRomanEncoding, by name and as a /BaseEncoding: 0x8E is e-acute there. */
+static void
+test_macroman(void **state)
+{
+	static const char *const fonts[] = {
+		"<< /Type /Font /Subtype /TrueType /BaseFont /Geneva /Encoding /MacRomanEncoding >>",
+		"<< /Type /Font /Subtype /TrueType /BaseFont /Geneva /Encoding"
+		" << /BaseEncoding /MacRomanEncoding /Differences [1 /d] >> >>",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct obj o[] = {
+			{CATALOG, NULL, 0, 0, 0}, {PAGES, NULL, 0, 0, 0}, {PAGE, NULL, 0, 0, 0},
+			{fonts[i], NULL, 0, 0, 0}, {"<< >>", "BT /F1 10 Tf (caf\\216 r\\212sum\\216) Tj ET", 0, 0, 0},
+		};
+		int rc;
+		char *got = objs_text(o, 5, NULL, &rc, CLS_PDF_MAX_TEXT);
+
+		assert_int_equal(rc, 0);
+		if (strstr(got, "caf\xc3\xa9 r\xc3\xa4sum\xc3\xa9") == NULL)
+			fail_msg("font %zu: got \"%s\"", i, got);
+		free(got);
+	}
+}
+
+/* The glyph-name table is sorted (it is searched by halves) and its forms. */
+static void
+test_glyph_names(void **state)
+{
+	static const struct {
+		const char *name, *want;
+	} c[] = {
+		{"eacute", "\xc3\xa9"}, {"Eacute", "\xc3\x89"}, {"z", "z"}, {"fi", "fi"},
+		{"quoteright", "\xe2\x80\x99"}, {"one.oldstyle", "1"}, {"uni20AC", "\xe2\x82\xac"},
+		{"u1F600", "\xf0\x9f\x98\x80"}, {"g31", ""}, {"uni00e9", ""}, {"uniD800", ""},
+		{"u110000", ""}, {".notdef", ""}, {"", ""},
+	};
+	char out[8];
+
+	(void)state;
+	assert_true(cls_pdf_glyphs_sorted());
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t k = cls_pdf_glyph_utf8((const unsigned char *)c[i].name, strlen(c[i].name), out);
+
+		if (k != strlen(c[i].want) || memcmp(out, c[i].want, k) != 0)
+			fail_msg("%s: got %zu bytes", c[i].name, k);
+	}
+}
+
 /* PDF 1.5: the font dictionary and the resources live in a compressed object stream. */
 static void
 test_object_stream(void **state)
@@ -663,6 +742,9 @@ main(void)
 		cmocka_unit_test(test_text_table),
 		cmocka_unit_test(test_type0_tounicode),
 		cmocka_unit_test(test_simple_tounicode),
+		cmocka_unit_test(test_differences),
+		cmocka_unit_test(test_macroman),
+		cmocka_unit_test(test_glyph_names),
 		cmocka_unit_test(test_object_stream),
 		cmocka_unit_test(test_images_skipped),
 		cmocka_unit_test(test_encrypted),
