@@ -41,6 +41,7 @@ static const struct centry table[] = {
 	{"server", "timeout_data_end", C_DUR, F(timeout_data_end), "10m", 1, 86400},
 	{"server", "received_show_client", C_BOOL, F(received_show_client), "no", 0, 0},
 	{"server", "auth_cram_md5", C_BOOL, F(auth_cram_md5), "no", 0, 0},
+	{"server", "ocsp_stapling", C_BOOL, F(ocsp_stapling), "yes", 0, 0},
 	{"server", "auth_fail_limit", C_INT, F(auth_fail_limit), "5", 1, 1000},
 	{"server", "auth_lockout", C_DUR, F(auth_lockout), "15m", 1, 86400 * 7},
 

@@ -45,6 +45,7 @@ struct config {
 	int64_t timeout_data_end;	/* 10 min */
 	int received_show_client;	/* bool: client IP/name in Received */
 	int auth_cram_md5;		/* bool: off by default (spec R-AUTH-1) */
+	int ocsp_stapling;		/* bool: staple when the cert names a responder */
 	int64_t auth_fail_limit;	/* failures before lock-out */
 	int64_t auth_lockout;		/* seconds */
 

@@ -5,6 +5,7 @@
 #include "keys/keys.h"
 #include "msa/accounts.h"
 #include "msa/smtpd_int.h"
+#include "msa/smtpd_ocsp.h"
 #include "store/store.h"
 
 #include <arpa/inet.h>
@@ -234,15 +235,18 @@ accept_one(struct smtp_server *srv, int lfd, int implicit)
 }
 
 static void
-reload_tls(const struct config *c)
+reload_tls(struct smtp_server *srv)
 {
 	char err[512];
-	SSL_CTX *n = smtp_tls_ctx_new(c, err, sizeof(err));
+	SSL_CTX *n = smtp_tls_ctx_new(srv->cfg, err, sizeof(err));
 	if (n == NULL) {
 		char q[600];
 		log_err("tls-reload-fail", "error=%s keeping=old", log_quote(q, sizeof(q), err));
 		return;
 	}
+	/* Before sessions see n: the old certificate's staple must never go out with it. */
+	if (smtp_ocsp_use_ctx(srv->ocsp, n) != 0)
+		log_err("ocsp-setup", "error=setup-failed stapling=off");
 	pthread_mutex_lock(&reg.mu);
 	SSL_CTX *old = reg.ctx;
 	reg.ctx = n;
@@ -341,7 +345,7 @@ serve_loop(struct smtp_server *srv, int fd_sub, int fd_subs, int sfd)
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					reload_tls(srv->cfg);
+					reload_tls(srv);
 					/* After `keys rotate`: seal to the new key from now on. */
 					(void)smtp_server_reload_pub(srv);
 				}
@@ -388,8 +392,14 @@ server_init(const struct config *c, struct smtp_server *srv, int wake_fd,
 		log_err("smtpd-init", "error=%s", log_quote(q, sizeof(q), err));
 		return -1;
 	}
+	if (c->ocsp_stapling && ((srv->ocsp = smtp_ocsp_new()) == NULL ||
+	    smtp_ocsp_use_ctx(srv->ocsp, reg.ctx) != 0))
+		return -1;
 	if (drop != NULL && drop(drop_arg) != 0)
 		return -1;
+	/* Fetches go to the network as server.user, never as root. */
+	if (smtp_ocsp_start(srv->ocsp) != 0)
+		log_err("ocsp-thread", "error=cannot-start stapling=off");
 	if (store_open(c->data_dir, &srv->store, err, sizeof(err)) != 0 ||
 	    keys_load_pub(c->data_dir, &srv->pub, err, sizeof(err)) != 0) {
 		log_err("smtpd-init", "error=%s", log_quote(q, sizeof(q), err));
@@ -426,6 +436,8 @@ server_free(struct smtp_server *srv)
 	smtp_locks_free(srv->locks);
 	smtp_authcache_free(srv->authcache);
 	smtp_rate_free(srv->rate);
+	smtp_ocsp_free(srv->ocsp);
+	srv->ocsp = NULL;
 	SSL_CTX_free(reg.ctx);
 	reg.ctx = NULL;
 	free(reg.fds);
@@ -470,6 +482,7 @@ smtpd_main(const struct config *c, int fd_sub, int fd_subs, int wake_fd,
 	if (fd_subs >= 0)
 		close(fd_subs);
 	shutdown_sessions(&srv);
+	smtp_ocsp_stop(srv.ocsp);	/* sessions left over may still read its cache */
 	close(sfd);
 	/* Sessions still running after the wait keep the store: leave it open. */
 	if (reg.n_sessions == 0)

@@ -73,6 +73,7 @@ void smtp_rate_add(struct smtp_rate *r, const char *account);
 
 /* ---- the server and its sessions (smtpd.c, smtpd_session.c) ---- */
 struct keys_pub;
+struct smtp_ocsp;
 
 /*
  * Messages are held in memory from DATA to commit; all sessions together
@@ -89,6 +90,7 @@ struct smtp_server {
 	struct smtp_locks *locks;
 	struct smtp_authcache *authcache;
 	struct smtp_rate *rate;
+	struct smtp_ocsp *ocsp;		/* NULL: server.ocsp_stapling = no */
 	int wake_fd;
 	char dummy_hash[256];		/* verified for unknown users: same cost */
 	atomic_size_t buffered;		/* octets of DATA held by all sessions */
