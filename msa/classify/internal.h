@@ -75,8 +75,11 @@ int cls_pdf_text(struct cls_buf *out, const unsigned char *pdf, size_t len);
 /* Letters in UTF-8 text (ASCII letters and non-ASCII characters). */
 size_t cls_pdf_letters(const char *s, size_t n);
 
-/* Code point u (<= 0x10ffff) as UTF-8 into out; its length. */
-size_t cls_utf8_put(uint32_t u, char out[4]);
+/*
+ * Code point cp as UTF-8 into out (4 bytes of room); its length.  A
+ * surrogate or a value past U+10FFFF becomes U+FFFD.
+ */
+size_t cls_utf8_put(unsigned long cp, char *out);
 /*
  * A /Differences glyph name (without '/') as UTF-8 into out: its length,
  * 0 for a name that means nothing here (subset names like g31).

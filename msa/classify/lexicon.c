@@ -360,6 +360,7 @@ cls_lex_lookup(const char *s, const struct cls_tok *toks, size_t ntok,
 			}
 			if (fits)
 				nh = probe(key, k, 0, (int)w, hits, nh, max);
+			explicit_bzero(key, k);		/* words of the message */
 			if (nh > 0)
 				return nh;
 		}

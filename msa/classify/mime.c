@@ -108,6 +108,7 @@ add_latin1(struct cls_buf *out, const char *s, size_t n, int *err)
 	}
 	if (k > 0 && cls_buf_add(out, tmp, k) != 0)
 		*err = 1;
+	explicit_bzero(tmp, sizeof(tmp));	/* message text */
 }
 
 /* Convert s (in charset cs) to UTF-8 and append it to out. */
@@ -123,11 +124,12 @@ add_charset(struct cls_buf *out, const char *cs, const char *s, size_t n)
 	if (charconv_buffer("utf-8", cs, s, n, &conv, &convlen) == MAIL_CHARCONV_NO_ERROR &&
 	    conv != NULL) {
 		err = cls_buf_add(out, conv, convlen);
+		explicit_bzero(conv, convlen);	/* message text, converted */
 		charconv_buffer_free(conv);
 		return err;
 	}
 	if (conv != NULL)
-		charconv_buffer_free(conv);
+		charconv_buffer_free(conv);	/* failed: holds nothing converted */
 	/* Unknown or broken: windows-1252 and latin-1 are what remains in practice. */
 	add_latin1(out, s, n, &err);
 	return err ? -1 : 0;
@@ -170,6 +172,7 @@ add_phrase(struct cls_doc *d, const char *s, size_t n)
 	    mailmime_encoded_phrase_parse("iso-8859-1", s, n, &idx, "utf-8", &res) ==
 	    MAILIMF_NO_ERROR && res != NULL) {
 		doc_add(d, res, strlen(res));
+		explicit_bzero(res, strlen(res));	/* a decoded Subject or file name */
 		free(res);
 		return;
 	}
@@ -247,6 +250,7 @@ header_line(struct cls_doc *d, const char *line, size_t n)
 		memcpy(copy, v, vl);
 		copy[vl] = '\0';
 		add_phrase(d, copy, vl);
+		explicit_bzero(copy, vl);
 		free(copy);
 		check_subject_tag(d, d->text.p ? d->text.p + before : "", d->text.len - before);
 		doc_sep(d);
@@ -720,6 +724,7 @@ cls_doc_read(struct cls_doc *d, const char *msg, size_t len)
 		walk(d, mime, 0);
 		mailmime_free(mime);
 	}
+	explicit_bzero(copy, n);	/* the whole message */
 	free(copy);
 	return d->nomem ? -1 : 0;
 }

@@ -128,6 +128,7 @@ cls_scan_bsn(struct scan *sc, size_t t)
 		if (kw)
 			sc->strong = 1;
 	}
+	explicit_bzero(d, sizeof(d));	/* a citizen service number, maybe */
 	return u - t + 1;
 }
 

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* Encode code point cp as UTF-8 into out (4 bytes room); returns bytes. */
-static size_t
-utf8_put(unsigned long cp, char *out)
+size_t
+cls_utf8_put(unsigned long cp, char *out)
 {
 	if (cp < 0x80) {
 		out[0] = (char)cp;
@@ -31,7 +30,7 @@ utf8_put(unsigned long cp, char *out)
 	if (cp > 0x10ffff)
 		cp = 0xfffd;
 	if (cp == 0xfffd)
-		return utf8_put(cp, out);
+		return cls_utf8_put(cp, out);
 	out[0] = (char)(0xf0 | (cp >> 18));
 	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
 	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
@@ -159,7 +158,7 @@ cls_html_to_text(struct cls_buf *out, const char *s, size_t n)
 			size_t used = entity(s + i, n - i, &cp);
 
 			if (used > 0) {
-				k += utf8_put(cp, tmp + k);
+				k += cls_utf8_put(cp, tmp + k);
 				i += used;
 				continue;
 			}
@@ -168,6 +167,7 @@ cls_html_to_text(struct cls_buf *out, const char *s, size_t n)
 	}
 	FLUSH();
 #undef FLUSH
+	explicit_bzero(tmp, sizeof(tmp));	/* message text */
 	return err ? -1 : 0;
 }
 
@@ -297,6 +297,11 @@ cls_normalize(struct cls_norm *out, const char *utf8, size_t n)
 void
 cls_norm_free(struct cls_norm *nm)
 {
+	/* Folded message text: wiped like every other copy of it. */
+	if (nm->s != NULL)
+		explicit_bzero(nm->s, nm->n + 1);
+	if (nm->up != NULL)
+		explicit_bzero(nm->up, nm->n + 1);
 	free(nm->s);
 	free(nm->up);
 	nm->s = NULL;
