@@ -177,11 +177,17 @@ fill(struct smtp_session *s)
 	}
 }
 
+/*
+ * Drop the first n input bytes.  The bytes the shift leaves behind are
+ * wiped, so nothing consumed (message text, AUTH credentials) stays in
+ * the buffer, not even as a stale copy past its end.
+ */
 static void
 consume(struct smtp_session *s, size_t n)
 {
 	memmove(s->in, s->in + n, s->in_len - n);
 	s->in_len -= n;
+	sodium_memzero(s->in + s->in_len, n);
 }
 
 /* End the session politely when the reading side failed. */
@@ -309,7 +315,6 @@ sasl_line(struct smtp_session *s, const char *challenge, char *out, size_t outle
 				memcpy(out, s->in, ll);
 				out[ll] = '\0';
 			}
-			sodium_memzero(s->in, used);
 			consume(s, used);
 			if (!ok) {
 				reply(s, "500 5.5.6 Authentication exchange line too long");
@@ -420,85 +425,122 @@ auth_check(struct smtp_session *s, const char *user, const char *pw, size_t pwle
 	reply(s, "235 2.7.0 Authentication successful");
 }
 
-static void
-do_auth(struct smtp_session *s, const struct smtp_cmd *c)
+/*
+ * One AUTH exchange's secrets, all wiped together when it ends: the
+ * decoded user and password (or CRAM-MD5 digest), the continuation line,
+ * the CRAM-MD5 challenge.
+ */
+struct auth_in {
+	char user[STORE_ADDR_MAX], pw[600], line[SMTP_CMD_MAX], chal[400];
+	size_t pwlen;
+};
+
+/*
+ * The mechanisms: 0 decoded into a, -1 undecodable (the caller answers
+ * 501), 1 the exchange ended here (cancelled, too long, connection gone:
+ * sasl_line has answered).
+ */
+static int
+auth_plain(struct smtp_session *s, const char *init, struct auth_in *a)
 {
-	char user[STORE_ADDR_MAX], pw[600], line[SMTP_CMD_MAX], chal[400] = "";
-	size_t pwlen = 0, n;
+	if (init == NULL) {
+		if (sasl_line(s, "", a->line, sizeof(a->line)) != 0)
+			return 1;
+		init = a->line;
+	}
+	/* "=" is an empty initial response (RFC 4954 4). */
+	return smtp_sasl_plain(strcmp(init, "=") ? init : "", a->user, sizeof(a->user),
+	    a->pw, sizeof(a->pw), &a->pwlen) == 0 ? 0 : -1;
+}
+
+static int
+auth_login(struct smtp_session *s, const char *init, struct auth_in *a)
+{
+	size_t n;
+
+	if (init == NULL) {
+		if (sasl_line(s, "VXNlcm5hbWU6", a->line, sizeof(a->line)) != 0)
+			return 1;
+		init = a->line;
+	}
+	if (smtp_b64_decode(init, a->user, sizeof(a->user), &n) != 0 || n == 0 ||
+	    memchr(a->user, '\0', n) != NULL)
+		return -1;
+	if (sasl_line(s, "UGFzc3dvcmQ6", a->line, sizeof(a->line)) != 0)
+		return 1;
+	return smtp_b64_decode(a->line, a->pw, sizeof(a->pw), &a->pwlen) == 0 ? 0 : -1;
+}
+
+/* RFC 2195: no initial response; the challenge is one-time. */
+static int
+auth_cram(struct smtp_session *s, struct auth_in *a)
+{
+	char cb[540];
+
+	if (smtp_cram_challenge(s->cfg->hostname, a->chal, sizeof(a->chal), cb, sizeof(cb)) != 0) {
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		return 1;
+	}
+	if (sasl_line(s, cb, a->line, sizeof(a->line)) != 0)
+		return 1;
+	a->pwlen = 16;
+	return smtp_cram_response(a->line, a->user, sizeof(a->user),
+	    (unsigned char *)a->pw) == 0 ? 0 : -1;
+}
+
+/* 1 when AUTH may start now; otherwise it has answered why not. */
+static int
+auth_allowed(struct smtp_session *s)
+{
+	char ikey[INET6_ADDRSTRLEN + 4];
 
 	if (s->authed) {
 		reply(s, "503 5.5.1 Already authenticated");
-		return;
+		return 0;
 	}
 	if (s->in_mail) {
 		reply(s, "503 5.5.1 AUTH not permitted during a mail transaction");
-		return;
+		return 0;
 	}
-	char ikey[INET6_ADDRSTRLEN + 4];
 	snprintf(ikey, sizeof(ikey), "ip:%s", s->ip);
 	if (smtp_locks_locked(s->srv->locks, ikey, time(NULL))) {
 		reply(s, "454 4.7.0 Too many failed logins, try again later");
-		return;
+		return 0;
 	}
+	return 1;
+}
+
+static void
+do_auth(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	struct auth_in a = {.pwlen = 0};
 	char mech[32] = "";
-	const char *init = NULL;
 	const char *sp = strchr(c->arg, ' ');
+	const char *init = sp != NULL ? sp + 1 : NULL;
 	size_t ml = sp ? (size_t)(sp - c->arg) : strlen(c->arg);
+	int rc;
+
+	if (!auth_allowed(s))
+		return;
 	if (ml < sizeof(mech)) {
 		memcpy(mech, c->arg, ml);
 		mech[ml] = '\0';
 	}
-	if (sp != NULL)
-		init = sp + 1;
-	int rc = -1;
-	if (!strcasecmp(mech, "PLAIN")) {
-		if (init == NULL) {
-			if (sasl_line(s, "", line, sizeof(line)) != 0)
-				return;
-			init = line;
-		}
-		/* "=" is an empty initial response (RFC 4954 4). */
-		rc = smtp_sasl_plain(strcmp(init, "=") ? init : "", user, sizeof(user),
-		    pw, sizeof(pw), &pwlen);
-	} else if (!strcasecmp(mech, "LOGIN")) {
-		if (init == NULL) {
-			if (sasl_line(s, "VXNlcm5hbWU6", line, sizeof(line)) != 0)
-				return;
-			init = line;
-		}
-		rc = smtp_b64_decode(init, user, sizeof(user), &n);
-		if (rc == 0 && (n == 0 || memchr(user, '\0', n) != NULL))
-			rc = -1;
-		if (rc == 0) {
-			if (sasl_line(s, "UGFzc3dvcmQ6", line, sizeof(line)) != 0)
-				return;
-			rc = smtp_b64_decode(line, pw, sizeof(pw), &pwlen);
-			sodium_memzero(line, sizeof(line));
-		}
-	} else if (!strcasecmp(mech, "CRAM-MD5") && s->cfg->auth_cram_md5 && init == NULL) {
-		/* RFC 2195: no initial response; the challenge is one-time. */
-		char cb[540];
-		if (smtp_cram_challenge(s->cfg->hostname, chal, sizeof(chal), cb,
-		    sizeof(cb)) != 0) {
-			reply(s, "454 4.7.0 Temporary authentication failure");
-			return;
-		}
-		if (sasl_line(s, cb, line, sizeof(line)) != 0)
-			return;
-		rc = smtp_cram_response(line, user, sizeof(user), (unsigned char *)pw);
-		pwlen = 16;
-		sodium_memzero(line, sizeof(line));
-	} else {
+	if (!strcasecmp(mech, "PLAIN"))
+		rc = auth_plain(s, init, &a);
+	else if (!strcasecmp(mech, "LOGIN"))
+		rc = auth_login(s, init, &a);
+	else if (!strcasecmp(mech, "CRAM-MD5") && s->cfg->auth_cram_md5 && init == NULL)
+		rc = auth_cram(s, &a);
+	else {
 		reply(s, "504 5.5.4 Unrecognized authentication type");
 		return;
 	}
-	if (rc != 0) {
+	if (rc < 0)
 		reply(s, "501 5.5.2 Cannot decode authentication data");
-		sodium_memzero(pw, sizeof(pw));
-		return;
-	}
-	auth_check(s, user, pw, pwlen, chal[0] != '\0' ? chal : NULL);
-	sodium_memzero(pw, sizeof(pw));
+	else if (rc == 0)
+		auth_check(s, a.user, a.pw, a.pwlen, a.chal[0] != '\0' ? a.chal : NULL);
+	sodium_memzero(&a, sizeof(a));
 }
 
 static void
@@ -774,7 +816,6 @@ do_data(struct smtp_session *s)
 				break;
 			}
 			/* Plaintext leaves our input buffer as soon as it is copied. */
-			sodium_memzero(s->in, (size_t)used);
 			consume(s, (size_t)used);
 			if (d.out_cap > charged) {
 				size_t add = d.out_cap - charged;
@@ -871,10 +912,12 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 		/* Known verbs answer the state gate first: no hints before TLS. */
 		if (c->verb == SMTP_V_UNKNOWN || gate(s, c->verb))
 			parse_error(s, rc);
+		sodium_memzero(c, sizeof(*c));
 		free(c);
 		return;
 	}
 	if (!gate(s, c->verb)) {
+		sodium_memzero(c, sizeof(*c));
 		free(c);
 		return;
 	}
@@ -896,6 +939,7 @@ dispatch(struct smtp_session *s, const char *line, size_t len)
 		break;
 	default: reply(s, "500 5.5.1 Command unrecognized"); break;
 	}
+	sodium_memzero(c, sizeof(*c));
 	free(c);
 }
 
@@ -943,6 +987,7 @@ command_loop(struct smtp_session *s)
 		memcpy(line, s->in, ll);
 		consume(s, used);
 		dispatch(s, line, ll);
+		sodium_memzero(line, ll);	/* AUTH PLAIN may carry a password */
 		if (s->bad >= MAX_BAD_CMDS)
 			break;
 	}

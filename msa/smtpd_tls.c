@@ -127,9 +127,13 @@ smtp_tls_ctx_new(const struct config *c, char *err, size_t errlen)
 		return NULL;
 	}
 	set_sessions(ctx);
-	/* No compression (CRIME), no renegotiation, our cipher order. */
+	/*
+	 * No compression (CRIME), no renegotiation, our cipher order.  Received
+	 * plaintext (message text, AUTH credentials) is wiped from OpenSSL's
+	 * record buffer once it is handed to us (SSL_OP_CLEANSE_PLAINTEXT).
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_CLEANSE_PLAINTEXT);
 	/* Idle sessions hold no 16 KB read/write buffers (1000 idle sessions). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	static const unsigned char sid_ctx[] = "ntamsa-smtpd";
