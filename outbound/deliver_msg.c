@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/wipe.h"
 #include "outbound/dkim.h"
 #include "outbound/dsn.h"
 #include "outbound/facts.h"
@@ -95,15 +96,6 @@ reader_open(struct dctx *d, const char *msg_id, struct store_reader **rd)
 	return rc;
 }
 
-static void
-wipe_free(char *p, size_t len)
-{
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
-	}
-}
-
 /*
  * Read the header block (with its empty line) into a buffer; *extra gets
  * how many body bytes were read past it.  The reader stays open.
@@ -121,12 +113,9 @@ read_header(struct store_reader *rd, char **buf, size_t *cap, size_t *have, size
 			return MSG_BAD;
 		if (*cap - *have < READ_STEP) {
 			size_t nc = *cap ? *cap * 2 : 4 * READ_STEP;
-			char *p = malloc(nc);
+			char *p = wipe_grow(*buf, *have, nc);
 			if (p == NULL)
 				return MSG_TEMP;
-			if (*buf != NULL)
-				memcpy(p, *buf, *have);
-			wipe_free(*buf, *cap);
 			*buf = p;
 			*cap = nc;
 		}
@@ -167,11 +156,7 @@ msg_load_header(struct dctx *d, const char *msg_id, char **hdr, size_t *len)
 void
 msg_free_header(char *hdr, size_t len)
 {
-	(void)len;
-	if (hdr != NULL) {
-		sodium_memzero(hdr, len);
-		free(hdr);
-	}
+	wipe_free(hdr, len);
 }
 
 /*
