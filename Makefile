@@ -20,7 +20,7 @@ REL_CFLAGS  := $(CSTD) -O2 $(WARN) $(HARDEN) $(INC) $(CFLAGS)
 REL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CFLAGS := $(CSTD) -O1 -g $(WARN) $(SAN) $(INC) -DNTAMSA_TEST_BUILD
-ASAN_LDFLAGS := $(SAN)
+ASAN_LDFLAGS := $(SAN) -Wl,-z,relro,-z,now
 FUZZ_CFLAGS := $(CSTD) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(INC) -DNTAMSA_FUZZ
 FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
 

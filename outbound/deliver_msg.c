@@ -244,13 +244,10 @@ body_keep(struct msgsrc *m, const char *p, size_t n)
 		if (cap > BODY_KEEP_MAX)
 			cap = BODY_KEEP_MAX;
 		/* No realloc: the old block is wiped, not left behind in the heap. */
-		if ((nb = malloc(cap)) == NULL) {
+		if ((nb = wipe_grow(m->body, m->body_have, cap)) == NULL) {
 			body_drop(m);
 			return;
 		}
-		if (m->body_have > 0)
-			memcpy(nb, m->body, m->body_have);
-		wipe_free(m->body, m->body_cap);
 		m->body = nb;
 		m->body_cap = cap;
 	}

@@ -164,10 +164,14 @@ io_flush(struct smtpc *c)
 		}
 		if (n <= 0) {
 			c->usable = 0;
+			OPENSSL_cleanse(c->wbuf, c->wlen);
+			c->wlen = 0;
 			return -1;
 		}
 		off += (size_t)n;
 	}
+	/* What was sent (message text, in the clear before TLS) is not kept. */
+	OPENSSL_cleanse(c->wbuf, c->wlen);
 	c->wlen = 0;
 	return 0;
 }
@@ -457,34 +461,43 @@ send_rcpt(struct smtpc *c, const char *addr)
 	return io_cmd(c, "RCPT TO:<", addr, ">");
 }
 
+/* One piece of the body, dot-stuffed; *bol: the piece starts a line. */
+static int
+write_stuffed(struct smtpc *c, const char *buf, size_t n, int *bol)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*bol && buf[i] == '.') {
+			if (io_write(c, buf + start, i - start) != 0 || io_write(c, ".", 1) != 0)
+				return -1;
+			start = i;
+		}
+		*bol = buf[i] == '\n';
+	}
+	return io_write(c, buf + start, n - start);
+}
+
 /* Dot-stuff (RFC 5321 §4.5.2) the stream and end it with CRLF.CRLF. */
 static int
 send_body(struct smtpc *c, struct smtpc_txn *tx)
 {
 	char buf[16384];
-	int bol = 1;
+	int bol = 1, rc = 0;
 	char last = '\n';
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = tx->read(tx->read_arg, buf, sizeof(buf));
-
+	while (rc == 0 && (n = tx->read(tx->read_arg, buf, sizeof(buf))) != 0) {
 		if (n < 0)
-			return -2;
-		if (n == 0)
-			break;
-		size_t start = 0;
-		for (size_t i = 0; i < (size_t)n; i++) {
-			if (bol && buf[i] == '.') {
-				if (io_write(c, buf + start, i - start) != 0 || io_write(c, ".", 1) != 0)
-					return -1;
-				start = i;
-			}
-			bol = buf[i] == '\n';
-		}
-		if (io_write(c, buf + start, (size_t)n - start) != 0)
-			return -1;
-		last = buf[n - 1];
+			rc = -2;
+		else if (write_stuffed(c, buf, (size_t)n, &bol) != 0)
+			rc = -1;
+		else
+			last = buf[n - 1];
 	}
+	OPENSSL_cleanse(buf, sizeof(buf));	/* message text */
+	if (rc != 0)
+		return rc;
 	if (last != '\n' && io_write(c, "\r\n", 2) != 0)
 		return -1;
 	if (io_write(c, ".\r\n", 3) != 0 || io_flush(c) != 0)
@@ -687,5 +700,6 @@ smtpc_close(struct smtpc *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	OPENSSL_cleanse(c, sizeof(*c));		/* its buffers held message text */
 	free(c);
 }
