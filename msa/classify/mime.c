@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include <libetpan/libetpan.h>
 
 void
@@ -159,34 +161,160 @@ utf8_valid(const char *str, size_t n)
 	return 1;
 }
 
-/* Decode RFC 2047 encoded words in a header value or file name into d. */
+/* Plain text of a header value: UTF-8 when it is, else Latin-1. */
+static void
+add_raw(struct cls_buf *out, const char *s, size_t n, int *err)
+{
+	if (utf8_valid(s, n)) {
+		if (cls_buf_add(out, s, n) != 0)
+			*err = 1;
+	} else {
+		add_latin1(out, s, n, err);
+	}
+}
+
+static int
+all_space(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* An RFC 2047 encoded word "=?charset?B|Q?text?=" at the start of s. */
+struct eword {
+	char cs[48];			/* without an RFC 2231 "*language" */
+	char enc;			/* 'B' or 'Q' */
+	const char *txt;
+	size_t tlen;
+	size_t len;			/* of the whole word */
+};
+
+static int
+eword_parse(const char *s, size_t n, struct eword *w)
+{
+	size_t i = 2, c0 = 2;
+
+	if (n < 8 || s[0] != '=' || s[1] != '?')
+		return -1;
+	while (i < n && s[i] != '?' && s[i] > ' ' && s[i] < 0x7f)
+		i++;
+	if (i + 3 > n || s[i] != '?' || i == c0 || i - c0 >= sizeof(w->cs) || s[i + 2] != '?')
+		return -1;
+	memcpy(w->cs, s + c0, i - c0);
+	w->cs[i - c0] = '\0';
+	char *star = strchr(w->cs, '*');
+	if (star != NULL)
+		*star = '\0';
+	w->enc = (char)toupper((unsigned char)s[i + 1]);
+	if (w->enc != 'B' && w->enc != 'Q')
+		return -1;
+	w->txt = s + i + 3;
+	for (i += 3; i + 1 < n && !(s[i] == '?' && s[i + 1] == '='); i++)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+			return -1;
+	if (i + 1 >= n)
+		return -1;
+	w->tlen = (size_t)(s + i - w->txt);
+	w->len = i + 2;
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 :
+	    c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The bytes of w's text into out (at least w->tlen bytes); their count, or -1. */
+static long
+eword_decode(const struct eword *w, unsigned char *out)
+{
+	size_t k = 0, used = 0;
+
+	if (w->enc == 'B') {
+		/* Padding is often missing in the wild: accept both forms. */
+		if (sodium_base642bin(out, w->tlen, w->txt, w->tlen, NULL, &k, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) == 0 ||
+		    sodium_base642bin(out, w->tlen, w->txt, w->tlen, NULL, &k, NULL,
+		    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0)
+			return (long)k;
+		return -1;
+	}
+	while (used < w->tlen) {
+		char c = w->txt[used];
+		int hi, lo;
+
+		if (c == '=' && used + 2 < w->tlen && (hi = hexval(w->txt[used + 1])) >= 0 &&
+		    (lo = hexval(w->txt[used + 2])) >= 0) {
+			out[k++] = (unsigned char)(hi << 4 | lo);
+			used += 3;
+		} else {
+			out[k++] = c == '_' ? ' ' : (unsigned char)c;
+			used++;
+		}
+	}
+	return (long)k;
+}
+
+/*
+ * A header value or file name with its RFC 2047 encoded words decoded,
+ * as UTF-8 into out.  White space between two encoded words goes (RFC 2047
+ * 6.2); a word that does not decode stays as it was written.  Our own
+ * decoder: libetpan's leaves copies of the decoded text in freed memory,
+ * and this is a Subject.
+ */
+static void
+decode_phrase(struct cls_buf *out, const char *s, size_t n, int *err)
+{
+	size_t i = 0, raw = 0;
+	int after_word = 0;
+
+	while (i < n) {
+		struct eword w;
+		unsigned char *dec;
+		long k;
+
+		if (s[i] != '=' || eword_parse(s + i, n - i, &w) != 0) {
+			i++;
+			continue;
+		}
+		if ((dec = malloc(w.tlen + 1)) == NULL) {
+			*err = 1;
+			return;
+		}
+		if ((k = eword_decode(&w, dec)) >= 0) {
+			if (i > raw && !(after_word && all_space(s + raw, i - raw)))
+				add_raw(out, s + raw, i - raw, err);
+			if (add_charset(out, w.cs, (const char *)dec, (size_t)k) != 0)
+				*err = 1;
+			raw = i + w.len;
+			after_word = 1;
+		}
+		wipe_free(dec, w.tlen + 1);
+		i += w.len;
+	}
+	if (n > raw)
+		add_raw(out, s + raw, n - raw, err);
+}
+
+/* A header value or file name (RFC 2047 words decoded) into d. */
 static void
 add_phrase(struct cls_doc *d, const char *s, size_t n)
 {
-	size_t idx = 0;
-	char *res = NULL;
+	struct cls_buf ph;
+	int err = 0;
 
 	if (n == 0)
 		return;
-	if (strstr(s, "=?") != NULL &&
-	    mailmime_encoded_phrase_parse("iso-8859-1", s, n, &idx, "utf-8", &res) ==
-	    MAILIMF_NO_ERROR && res != NULL) {
-		doc_add(d, res, strlen(res));
-		explicit_bzero(res, strlen(res));	/* a decoded Subject or file name */
-		free(res);
-		return;
-	}
-	free(res);
-	/* Raw 8-bit text (or already decoded by libetpan): UTF-8 when it is, else latin-1. */
-	if (utf8_valid(s, n)) {
-		doc_add(d, s, n);
-	} else {
-		int err = 0;
-
-		add_latin1(&d->text, s, n, &err);
-		if (err)
-			d->limit = 1;
-	}
+	cls_buf_init(&ph, CLS_MAX_TEXT);
+	decode_phrase(&ph, s, n, &err);
+	doc_add(d, ph.p ? ph.p : "", ph.len);
+	if (err)
+		d->limit = 1;
+	cls_buf_free(&ph);
 }
 
 /* Case-insensitive search for needle in s[0..n). */
@@ -256,6 +384,48 @@ header_line(struct cls_doc *d, const char *line, size_t n)
 		doc_sep(d);
 	} else if (nl == 18 && strncasecmp(line, "x-nta7516-classify", 18) == 0) {
 		check_classify_header(d, v, vl);
+	}
+}
+
+/* Header fields whose value is message text (Outlook copies the Subject). */
+static int
+is_text_field(const char *name, size_t n)
+{
+	return (n == 7 && strncasecmp(name, "subject", 7) == 0) ||
+	    (n == 12 && strncasecmp(name, "thread-topic", 12) == 0);
+}
+
+/*
+ * Blank, in libetpan's copy of the message, the values of the top-level
+ * header fields that are message text.  read_headers has read them
+ * already, and libetpan's header parsers leave pieces of what they parse
+ * in memory they free unwiped.  Lengths and line ends stay, so no offset
+ * moves.
+ */
+static void
+blank_text_fields(char *msg, size_t len)
+{
+	size_t i = 0, end = len < CLS_MAX_HEADER ? len : CLS_MAX_HEADER;
+	int blanking = 0;
+
+	while (i < end) {
+		size_t s = i, e;
+
+		while (i < end && msg[i] != '\n')
+			i++;
+		e = i > s && msg[i - 1] == '\r' ? i - 1 : i;
+		if (i < end)
+			i++;
+		if (e == s)
+			return;			/* end of the header section */
+		size_t from = s;
+		if (msg[s] != ' ' && msg[s] != '\t') {
+			const char *colon = memchr(msg + s, ':', e - s);
+			blanking = colon != NULL && is_text_field(msg + s, (size_t)(colon - (msg + s)));
+			from = colon != NULL ? (size_t)(colon - msg) + 1 : e;
+		}
+		if (blanking)
+			memset(msg + from, ' ', e - from);
 	}
 }
 
@@ -717,6 +887,7 @@ cls_doc_read(struct cls_doc *d, const char *msg, size_t len)
 	}
 	memcpy(copy, msg, n);
 	copy[n] = '\0';
+	blank_text_fields(copy, n);
 	if (mailmime_parse(copy, n, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
 		d->limit = 1;
 		read_raw_body(d, copy, n);

@@ -66,6 +66,15 @@ static const struct dcase decode_cases[] = {
 	{"encoded-word subject, B, latin-1, folded",
 	 "Subject: =?iso-8859-1?B?UGF0aetudA==?=\r\n =?iso-8859-1?Q?_dossier?=\r\n\r\nbody\r\n",
 	 "Pati\xc3\xabnt", "?B?"},
+	{"encoded words: white space between two goes, other text stays",
+	 "Subject: =?utf-8?Q?pati?= =?utf-8?q?=C3=ABnt?= en =?UTF-8*nl?b?ZG9zc2llcg==?=\r\n\r\nbody\r\n",
+	 "pati\xc3\xabnt en dossier", "?="},
+	{"encoded word, base64 without padding, windows-1252",
+	 "Subject: =?utf-8?B?cGF0acOrbnQ?= =?windows-1252?Q?=93uitslag=94?=\r\n\r\nbody\r\n",
+	 "pati\xc3\xabnt\xe2\x80\x9cuitslag\xe2\x80\x9d", "cGF0"},
+	{"a word that does not decode stays as written",
+	 "Subject: =?utf-8?B?@@@?= en =?utf-8?X?y?= =?utf-8?Q?ok?=\r\n\r\nbody\r\n",
+	 "=?utf-8?B?@@@?= en =?utf-8?X?y?= ok", NULL},
 	{"HTML: tags, entities, script and style dropped",
 	 "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
 	 "<html><head><style>p.secret { color: red }</style>"
