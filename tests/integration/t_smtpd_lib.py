@@ -26,6 +26,26 @@ def result(name, ok, why=""):
         FAILED.append(name)
 
 
+def memory_count(pid, marks):
+    """Occurrences of each marker (name -> bytes) in the readable mappings
+    of process pid (needs root).  ASan's huge reserved areas are skipped."""
+    found = dict.fromkeys(marks, 0)
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            rng, perms = line.split()[:2]
+            lo, hi = (int(x, 16) for x in rng.split("-"))
+            if perms[0] != "r" or hi - lo > 256 * 1024 * 1024:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            for name, m in marks.items():
+                found[name] += data.count(m)
+    return found
+
+
 def run(*args, stdin=None, check=True, env=None):
     p = subprocess.run(args, input=stdin, capture_output=True, env=env)
     if check and p.returncode != 0:
