@@ -75,6 +75,8 @@ int cls_pdf_text(struct cls_buf *out, const unsigned char *pdf, size_t len);
 /* Letters in UTF-8 text (ASCII letters and non-ASCII characters). */
 size_t cls_pdf_letters(const char *s, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int cls_hexval(int c);
 /*
  * Code point cp as UTF-8 into out (4 bytes of room); its length.  A
  * surrogate or a value past U+10FFFF becomes U+FFFD.

@@ -221,13 +221,6 @@ eword_parse(const char *s, size_t n, struct eword *w)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-	    c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The bytes of w's text into out (at least w->tlen bytes); their count, or -1. */
 static long
 eword_decode(const struct eword *w, unsigned char *out)
@@ -247,8 +240,8 @@ eword_decode(const struct eword *w, unsigned char *out)
 		char c = w->txt[used];
 		int hi, lo;
 
-		if (c == '=' && used + 2 < w->tlen && (hi = hexval(w->txt[used + 1])) >= 0 &&
-		    (lo = hexval(w->txt[used + 2])) >= 0) {
+		if (c == '=' && used + 2 < w->tlen && (hi = cls_hexval(w->txt[used + 1])) >= 0 &&
+		    (lo = cls_hexval(w->txt[used + 2])) >= 0) {
 			out[k++] = (unsigned char)(hi << 4 | lo);
 			used += 3;
 		} else {

@@ -823,16 +823,19 @@ index_objstm(struct pdf *x, const struct pobj *o)
 
 /* ---- fonts and CMaps ---- */
 
+/*
+ * Hex digits from s[*i] into out until max bytes are out or the input
+ * ends (other bytes skipped); *i moves past what was read, so a long
+ * string is decoded in pieces.  An odd last digit counts as d0.
+ */
 static size_t
-hex_bytes(const u8 *s, size_t n, u8 *out, size_t max)
+hex_piece(const u8 *s, size_t n, size_t *pi, u8 *out, size_t max)
 {
-	size_t k = 0;
+	size_t k = 0, i = *pi;
 	int hi = -1;
 
-	for (size_t i = 0; i < n && k < max; i++) {
-		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-		    s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 :
-		    s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 : -1;
+	for (; i < n && k < max; i++) {
+		int v = cls_hexval(s[i]);
 
 		if (v < 0)
 			continue;
@@ -843,9 +846,20 @@ hex_bytes(const u8 *s, size_t n, u8 *out, size_t max)
 			hi = -1;
 		}
 	}
-	if (hi >= 0 && k < max)
+	/* Only at the end of the input: a full out leaves no digit pending. */
+	if (hi >= 0)
 		out[k++] = (u8)(hi << 4);
+	*pi = i;
 	return k;
+}
+
+/* All hex digits of s[0..n) into out (at most max bytes). */
+static size_t
+hex_bytes(const u8 *s, size_t n, u8 *out, size_t max)
+{
+	size_t i = 0;
+
+	return hex_piece(s, n, &i, out, max);
 }
 
 /* A CMap source code (1..4 bytes) as a number; its length in *nb. */
@@ -1237,33 +1251,6 @@ lit_bytes(const u8 *s, size_t n, size_t *pi, u8 *out, size_t max)
 			}
 		}
 	}
-	*pi = i;
-	return k;
-}
-
-/* Hex digits from s[*i] into out until max bytes (the stateful hex_bytes). */
-static size_t
-hex_piece(const u8 *s, size_t n, size_t *pi, u8 *out, size_t max)
-{
-	size_t k = 0, i = *pi;
-	int hi = -1;
-
-	for (; i < n && k < max; i++) {
-		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-		    s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 :
-		    s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 : -1;
-
-		if (v < 0)
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[k++] = (u8)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		out[k++] = (u8)(hi << 4);	/* an odd last digit; max leaves room */
 	*pi = i;
 	return k;
 }

@@ -252,10 +252,11 @@ uni_name(const char *s, size_t n)
 		return 0;
 	for (size_t i = start; i < start + len; i++) {
 		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		/* The list's hex is upper case. */
+		int d = c >= 'a' && c <= 'f' ? -1 : cls_hexval(c);
 
 		if (d < 0)
-			return 0;	/* the list's hex is upper case */
+			return 0;
 		u = u << 4 | (uint32_t)d;
 	}
 	return u <= 0x10ffff && (u < 0xd800 || u > 0xdfff) ? u : 0;

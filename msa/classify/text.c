@@ -7,6 +7,16 @@
 #include <string.h>
 #include <strings.h>
 
+int
+cls_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 size_t
 cls_utf8_put(unsigned long cp, char *out)
 {
@@ -66,15 +76,9 @@ entity(const char *s, size_t n, unsigned long *cp)
 		i = hex ? 3 : 2;
 		for (; i < n && i < 12; i++) {
 			char c = s[i];
-			int dv;
+			int dv = hex ? cls_hexval(c) : c >= '0' && c <= '9' ? c - '0' : -1;
 
-			if (c >= '0' && c <= '9')
-				dv = c - '0';
-			else if (hex && c >= 'a' && c <= 'f')
-				dv = c - 'a' + 10;
-			else if (hex && c >= 'A' && c <= 'F')
-				dv = c - 'A' + 10;
-			else
+			if (dv < 0)
 				break;
 			v = v * (hex ? 16 : 10) + (unsigned long)dv;
 			if (v > 0x10ffff)
