@@ -22,6 +22,7 @@
 #include "common/wipe.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -473,20 +474,35 @@ obj_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The object with number num (the last definition: incremental updates). */
-static const struct pobj *
-lookup(const struct pdf *x, uint32_t num)
+/*
+ * How many of the n elements at base (size bytes each, sorted by the
+ * uint32_t at offset off) have a key <= k: the index after the last such.
+ */
+static size_t
+count_le(const void *base, size_t n, size_t size, size_t off, uint32_t k)
 {
-	size_t lo = 0, hi = x->nobj;
+	const unsigned char *b = base;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		uint32_t v;
 
-		if (x->obj[mid].num <= num)
+		memcpy(&v, b + mid * size + off, sizeof(v));
+		if (v <= k)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* The object with number num (the last definition: incremental updates). */
+static const struct pobj *
+lookup(const struct pdf *x, uint32_t num)
+{
+	size_t lo = count_le(x->obj, x->nobj, sizeof(*x->obj), offsetof(struct pobj, num), num);
+
 	return lo > 0 && x->obj[lo - 1].num == num ? &x->obj[lo - 1] : NULL;
 }
 
@@ -1149,16 +1165,8 @@ winansi(u8 c)
 static const struct cmap_ent *
 cmap_find(const struct font *f, uint32_t code)
 {
-	size_t lo = 0, hi = f->nmap;
+	size_t lo = count_le(f->map, f->nmap, sizeof(*f->map), offsetof(struct cmap_ent, lo), code);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->map[mid].lo <= code)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* The last range starting at or below code, or a few before it (overlaps). */
 	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++)
 		if (f->map[i - 1].hi >= code)
