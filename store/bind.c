@@ -22,20 +22,37 @@ bind_result(int *rc, int src, int i)
 	return *rc = src == SQLITE_TOOBIG ? STORE_TOOBIG : STORE_ERR;
 }
 
-int
-store_bind_text(int *rc, sqlite3_stmt *st, int i, const char *v)
+/* d: SQLITE_STATIC (v outlives the step) or SQLITE_TRANSIENT (SQLite copies). */
+static int
+bind_text(int *rc, sqlite3_stmt *st, int i, const char *v, sqlite3_destructor_type d)
 {
 	if (*rc != STORE_OK)
 		return *rc;
-	return bind_result(rc, sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC), i);
+	return bind_result(rc, sqlite3_bind_text(st, i, v, -1, d), i);
+}
+
+static int
+bind_blob(int *rc, sqlite3_stmt *st, int i, const void *v, size_t len,
+    sqlite3_destructor_type d)
+{
+	if (*rc != STORE_OK)
+		return *rc;
+	/* SQLite takes an int length: a larger one would wrap, not fail. */
+	if (len > INT_MAX)
+		return bind_result(rc, SQLITE_TOOBIG, i);
+	return bind_result(rc, sqlite3_bind_blob(st, i, v, (int)len, d), i);
+}
+
+int
+store_bind_text(int *rc, sqlite3_stmt *st, int i, const char *v)
+{
+	return bind_text(rc, st, i, v, SQLITE_STATIC);
 }
 
 int
 store_bind_text_copy(int *rc, sqlite3_stmt *st, int i, const char *v)
 {
-	if (*rc != STORE_OK)
-		return *rc;
-	return bind_result(rc, sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT), i);
+	return bind_text(rc, st, i, v, SQLITE_TRANSIENT);
 }
 
 int
@@ -49,22 +66,13 @@ store_bind_int64(int *rc, sqlite3_stmt *st, int i, int64_t v)
 int
 store_bind_blob(int *rc, sqlite3_stmt *st, int i, const void *v, size_t len)
 {
-	if (*rc != STORE_OK)
-		return *rc;
-	/* SQLite takes an int length: a larger one would wrap, not fail. */
-	if (len > INT_MAX)
-		return bind_result(rc, SQLITE_TOOBIG, i);
-	return bind_result(rc, sqlite3_bind_blob(st, i, v, (int)len, SQLITE_STATIC), i);
+	return bind_blob(rc, st, i, v, len, SQLITE_STATIC);
 }
 
 int
 store_bind_blob_copy(int *rc, sqlite3_stmt *st, int i, const void *v, size_t len)
 {
-	if (*rc != STORE_OK)
-		return *rc;
-	if (len > INT_MAX)
-		return bind_result(rc, SQLITE_TOOBIG, i);
-	return bind_result(rc, sqlite3_bind_blob(st, i, v, (int)len, SQLITE_TRANSIENT), i);
+	return bind_blob(rc, st, i, v, len, SQLITE_TRANSIENT);
 }
 
 int
